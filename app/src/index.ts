@@ -1,0 +1,2 @@
+// @vigil/app has no code yet; see the open issues.
+export {}

@@ -1,0 +1,1123 @@
+import { EventEmitter } from 'node:events'
+import { mkdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { open, type Database, type RootDatabase } from 'lmdb'
+import { LogError } from './errors.ts'
+import { LatencyWindow, type LatencySummary } from './latency.ts'
+import { acquireDirectoryLock } from './lock.ts'
+import { keyValue, makeKey, MAX_KEY_VALUE, RECORD_KEY_BYTES, writeKey } from './keys.ts'
+import { partitionForKey } from './murmur2.ts'
+import {
+  logOptionsSchema,
+  parseOrThrow,
+  priorityClasses,
+  topicConfigSchema,
+  validateTopicName,
+  type LogOptions,
+  type LogOptionsInput,
+  type PriorityClass,
+  type TopicConfig,
+  type TopicConfigInput,
+} from './options.ts'
+import {
+  decodeRecord,
+  EMPTY_HEADERS,
+  encodedRecordSize,
+  encodeRecord,
+  storedTimestamp,
+  type LogRecord,
+  type RecordInput,
+} from './record-codec.ts'
+import { Subscription, type SubscribeOptions } from './subscription.ts'
+
+/** On-disk format written and read by this build. Bump on any incompatible change to keys or records. */
+export const LOG_FORMAT_VERSION = 1
+const DATA_FILE = 'log.mdb'
+/** Kafka's max.poll.records-like default for `read`. */
+export const DEFAULT_READ_MAX_RECORDS = 1000
+export const DEFAULT_READ_MAX_BYTES = 4 * 1024 * 1024
+
+export interface AppendResult {
+  readonly partition: number
+  readonly offset: number
+}
+
+export interface TopicInfo {
+  readonly name: string
+  readonly config: TopicConfig
+}
+
+export type TrimReason = 'retention-time' | 'retention-bytes' | 'disk-budget'
+
+/** One trimmed range `[fromOffset, toOffset)` of one partition. */
+export interface TrimEvent {
+  readonly topic: string
+  readonly partition: number
+  readonly priorityClass: PriorityClass
+  readonly fromOffset: number
+  readonly toOffset: number
+  readonly records: number
+  readonly bytes: number
+  readonly reason: TrimReason
+  /** Records trimmed at or above the partition's floor, i.e. not yet released by its holders (never replicated). */
+  readonly belowFloorRecords: number
+}
+
+/** The log is over its disk budget and nothing more may be trimmed (floors hold the rest). */
+export interface BudgetExceededEvent {
+  readonly logBytes: number
+  readonly budgetBytes: number
+}
+
+export interface LogEvents {
+  trimmed: [TrimEvent]
+  'budget-exceeded': [BudgetExceededEvent]
+  /** A background retention pass failed; the log keeps running and retries on the next pass. */
+  error: [Error]
+}
+
+export interface CommittedOffset {
+  readonly offset: number
+  readonly metadata: string
+  readonly committedAtMs: number
+}
+
+export interface LogMetrics {
+  readonly appendedRecords: number
+  readonly appendedBytes: number
+  readonly commits: number
+  /** Time from a batch's start of commit until it is flushed (durable) and acknowledged. */
+  readonly flushLatency: LatencySummary
+  readonly rejectedAppends: Readonly<Record<string, number>>
+  readonly trimmedRecords: Readonly<Record<string, number>>
+  readonly trimmedBytes: Readonly<Record<string, number>>
+  /** Stored bytes (records + keys) the budget is counted in. */
+  readonly logBytes: number
+  /** Size of the LMDB file on disk (never shrinks; freed pages are reused). */
+  readonly fileBytes: number
+}
+
+interface PartitionState {
+  readonly topic: TopicState
+  readonly partition: number
+  /** First retained offset. */
+  start: number
+  /** Next offset to assign. */
+  next: number
+  /** End of what is durable, readable and acknowledged. */
+  durableNext: number
+  bytes: number
+  maxTimestampMs: number
+  bytesSinceIndex: number
+  indexed: boolean
+  readonly waiters: Set<() => void>
+}
+
+interface TopicState {
+  readonly id: number
+  readonly name: string
+  readonly config: TopicConfig
+  readonly partitions: PartitionState[]
+  roundRobin: number
+}
+
+interface PendingAppend {
+  readonly topic: TopicState
+  readonly records: readonly RecordInput[]
+  readonly partitions: Uint32Array
+  readonly timestamps: Float64Array
+  readonly resolve: (results: AppendResult[]) => void
+  readonly reject: (error: unknown) => void
+}
+
+interface PartitionMeta {
+  start: number
+  bytes: number
+  maxTimestampMs: number
+  bytesSinceIndex: number
+  indexed: boolean
+}
+
+interface TrimPlan {
+  readonly ps: PartitionState
+  readonly toOffset: number
+  readonly records: number
+  readonly bytes: number
+  readonly reason: TrimReason
+  readonly belowFloorRecords: number
+}
+
+/**
+ * A Kafka-shaped partitioned log on LMDB, embedded in the process.
+ *
+ * Durability: the environment runs with lmdb-js `overlappingSync` — a batch is committed (made
+ * visible) first, then fsynced by lmdb's flush; an append is acknowledged, and becomes readable,
+ * only after `flushed`. Acknowledged records survive a process crash and a power loss or kernel
+ * crash (lmdb keeps the last fsynced meta page and, after a reboot, opens at it). Committed but
+ * not yet acknowledged records survive a process crash (the page cache has them) but may be lost
+ * with power; their offsets were never handed out, so nothing downstream saw them.
+ *
+ * Concurrent appends are group-committed: everything appended while one batch commits goes into
+ * the next LMDB transaction.
+ */
+export class Log extends EventEmitter<LogEvents> {
+  readonly #options: LogOptions
+  readonly #env: RootDatabase
+  readonly #meta: Database<unknown, string>
+  readonly #records: Database<Buffer, Buffer>
+  readonly #timeIndex: Database<number, Buffer>
+  readonly #partitionMeta: Database<PartitionMeta, Buffer>
+  readonly #topicsDb: Database<{ id: number; config: TopicConfig }, string>
+  readonly #offsetsDb: Database<CommittedOffset, [string, string, number]>
+  readonly #floorsDb: Database<number, [string, string, number]>
+  readonly #releaseLock: () => void
+  readonly #topics = new Map<string, TopicState>()
+  readonly #floors = new Map<PartitionState, Map<string, number>>()
+  readonly #keyScratch = Buffer.allocUnsafe(RECORD_KEY_BYTES)
+  readonly #valueScratch: Buffer
+  #pending: PendingAppend[] = []
+  #flushScheduled = false
+  #committing = false
+  #inFlight = new Set<Promise<void>>()
+  #maintenance: Promise<unknown> = Promise.resolve()
+  #maintenanceQueued = false
+  #retentionTimer: NodeJS.Timeout | undefined
+  #closed = false
+  #subscriptions = new Set<Subscription>()
+  readonly #latency = new LatencyWindow()
+  #appendedRecords = 0
+  #appendedBytes = 0
+  #commits = 0
+  readonly #rejected: Record<string, number> = {}
+  readonly #trimmedRecords: Record<string, number> = {}
+  readonly #trimmedBytes: Record<string, number> = {}
+
+  private constructor(options: LogOptions, env: RootDatabase, releaseLock: () => void) {
+    super()
+    this.#options = options
+    this.#env = env
+    this.#releaseLock = releaseLock
+    this.#valueScratch = Buffer.allocUnsafe(options.maxRecordBytes)
+    this.#meta = env.openDB({ name: 'meta' })
+    this.#records = env.openDB({ name: 'records', keyEncoding: 'binary', encoding: 'binary' })
+    this.#timeIndex = env.openDB({ name: 'time-index', keyEncoding: 'binary' })
+    this.#partitionMeta = env.openDB({ name: 'partitions', keyEncoding: 'binary' })
+    this.#topicsDb = env.openDB({ name: 'topics' })
+    this.#offsetsDb = env.openDB({ name: 'consumer-offsets' })
+    this.#floorsDb = env.openDB({ name: 'floors' })
+  }
+
+  /** Opens (creating if needed) the log in `dataDir`. Throws LOG_LOCKED, FORMAT_VERSION_MISMATCH, ENCRYPTION_KEY_MISMATCH, INVALID_ARGUMENT. */
+  static async open(input: LogOptionsInput): Promise<Log> {
+    const options = parseOrThrow(logOptionsSchema, input, 'log options')
+    mkdirSync(options.dataDir, { recursive: true })
+    const releaseLock = acquireDirectoryLock(options.dataDir)
+    let env: RootDatabase | undefined
+    try {
+      env = openEnvironment(options)
+      const log = new Log(options, env, releaseLock)
+      await log.#checkFormat()
+      log.#loadTopics()
+      log.#startRetentionTimer()
+      return log
+    } catch (error) {
+      await env?.close().catch(() => undefined)
+      releaseLock()
+      throw error
+    }
+  }
+
+  async #checkFormat(): Promise<void> {
+    let format: unknown
+    try {
+      format = this.#meta.get('format')
+    } catch (cause) {
+      throw unreadable(this.#options, cause)
+    }
+    if (format === undefined) {
+      const hasData = this.#topicsDb.getKeysCount() > 0 || this.#records.getKeysCount() > 0
+      if (hasData) {
+        throw new LogError(
+          'FORMAT_VERSION_MISMATCH',
+          `data directory ${this.#options.dataDir} holds LMDB data that is not a Vigil log; point dataDir at an empty or Vigil directory`,
+        )
+      }
+      await this.#meta.put('format', { version: LOG_FORMAT_VERSION, createdAtMs: this.#options.clock() })
+      await this.#env.flushed
+      return
+    }
+    const version = (format as { version?: unknown } | null)?.version
+    if (version !== LOG_FORMAT_VERSION) {
+      throw new LogError(
+        'FORMAT_VERSION_MISMATCH',
+        `data directory ${this.#options.dataDir} is log format ${JSON.stringify(version)}, this build reads format ${LOG_FORMAT_VERSION}; run the Vigil version that wrote it, or migrate/move the directory`,
+      )
+    }
+  }
+
+  #loadTopics(): void {
+    for (const { key: name, value } of this.#topicsDb.getRange()) {
+      const topic: TopicState = { id: value.id, name, config: value.config, partitions: [], roundRobin: 0 }
+      for (let p = 0; p < value.config.partitions; p++) {
+        const ps = newPartitionState(topic, p)
+        this.#loadPartition(ps)
+        topic.partitions.push(ps)
+      }
+      this.#topics.set(name, topic)
+    }
+    for (const { key, value } of this.#floorsDb.getRange()) {
+      const [holder, topicName, partition] = key
+      const ps = this.#topics.get(topicName)?.partitions[partition]
+      if (ps) this.#floorMap(ps).set(holder, value)
+    }
+  }
+
+  /** (Re)reads a partition's state from disk: after open, and after a failed transaction. */
+  #loadPartition(ps: PartitionState): void {
+    const { id } = ps.topic
+    const meta = this.#partitionMeta.get(partitionKey(id, ps.partition))
+    ps.start = meta?.start ?? 0
+    ps.bytes = meta?.bytes ?? 0
+    ps.maxTimestampMs = meta?.maxTimestampMs ?? -1
+    ps.bytesSinceIndex = meta?.bytesSinceIndex ?? 0
+    ps.indexed = meta?.indexed ?? false
+    let next = ps.start
+    // Reverse ranges include `start` and exclude `end`; the 8-byte prefix sorts before every key of the partition.
+    for (const key of this.#records.getKeys({
+      start: makeKey(id, ps.partition, MAX_KEY_VALUE),
+      end: partitionKey(id, ps.partition),
+      reverse: true,
+      limit: 1,
+    })) {
+      next = keyValue(key) + 1
+    }
+    ps.next = next
+    ps.durableNext = next
+  }
+
+  #startRetentionTimer(): void {
+    this.#retentionTimer = setInterval(() => {
+      this.enforceRetention().catch((error: unknown) => this.emit('error', error as Error))
+    }, this.#options.retentionCheckIntervalMs)
+    this.#retentionTimer.unref()
+  }
+
+  // ---- topics -------------------------------------------------------------------------------
+
+  /** Creates a topic. Throws INVALID_TOPIC_NAME, INVALID_ARGUMENT, TOPIC_EXISTS. */
+  async createTopic(name: string, config: TopicConfigInput = {}): Promise<TopicInfo> {
+    this.#assertOpen()
+    validateTopicName(name)
+    const parsed = parseOrThrow(topicConfigSchema, config, `config of topic ${name}`)
+    if (this.#topics.has(name)) {
+      throw new LogError(
+        'TOPIC_EXISTS',
+        `topic ${name} already exists; use ensureTopic to accept an existing one`,
+      )
+    }
+    let id = 0
+    for (const topic of this.#topics.values()) id = Math.max(id, topic.id + 1)
+    const topic: TopicState = { id, name, config: parsed, partitions: [], roundRobin: 0 }
+    for (let p = 0; p < parsed.partitions; p++) topic.partitions.push(newPartitionState(topic, p))
+    this.#topics.set(name, topic)
+    try {
+      await this.#topicsDb.put(name, { id, config: parsed })
+      await this.#env.flushed
+    } catch (cause) {
+      this.#topics.delete(name)
+      throw new LogError('STORAGE_FAILURE', `could not create topic ${name}: ${String(cause)}`, {
+        cause,
+        retriable: true,
+      })
+    }
+    return { name, config: parsed }
+  }
+
+  /** Returns the topic, creating it with `config` if missing. An existing topic keeps its own config. */
+  async ensureTopic(name: string, config: TopicConfigInput = {}): Promise<TopicInfo> {
+    const existing = this.#topics.get(name)
+    if (existing) return { name, config: existing.config }
+    return this.createTopic(name, config)
+  }
+
+  topics(): TopicInfo[] {
+    return [...this.#topics.values()].map((t) => ({ name: t.name, config: t.config }))
+  }
+
+  // ---- append -------------------------------------------------------------------------------
+
+  /** Appends one record; resolves once it is durable. See `appendBatch`. */
+  async append(topic: string, record: RecordInput): Promise<AppendResult> {
+    const [result] = await this.appendBatch(topic, [record])
+    return result!
+  }
+
+  /**
+   * Appends records to a topic, each to its explicit partition, else its key's murmur2 partition,
+   * else round-robin. Resolves with each record's partition and offset once all are durable.
+   * The batch is validated first: one bad record rejects the whole call and writes nothing
+   * (UNKNOWN_TOPIC, UNKNOWN_PARTITION, INVALID_ARGUMENT, RECORD_TOO_LARGE, LOG_CLOSED).
+   */
+  appendBatch(topicName: string, records: readonly RecordInput[]): Promise<AppendResult[]> {
+    try {
+      this.#assertOpen()
+      const topic = this.#topic(topicName)
+      const count = records.length
+      const partitions = new Uint32Array(count)
+      const timestamps = new Float64Array(count)
+      const now = this.#options.clock()
+      const appendTime = topic.config.timestampType === 'LogAppendTime'
+      for (let i = 0; i < count; i++) {
+        const record = records[i]!
+        partitions[i] = this.#choosePartition(topic, record, i)
+        timestamps[i] = appendTime ? now : (record.timestampMs ?? now)
+        this.#validateRecord(topic, record, i, timestamps[i]!)
+      }
+      if (count === 0) return Promise.resolve([])
+      return new Promise((resolve, reject) => {
+        this.#pending.push({ topic, records, partitions, timestamps, resolve, reject })
+        this.#scheduleCommit()
+      })
+    } catch (error) {
+      const code = error instanceof LogError ? error.code : 'UNKNOWN'
+      this.#rejected[code] = (this.#rejected[code] ?? 0) + 1
+      return Promise.reject(error)
+    }
+  }
+
+  #choosePartition(topic: TopicState, record: RecordInput, index: number): number {
+    const n = topic.config.partitions
+    if (record.partition !== undefined) {
+      if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= n) {
+        throw new LogError(
+          'UNKNOWN_PARTITION',
+          `record ${index}: partition ${record.partition} does not exist; topic ${topic.name} has partitions 0..${n - 1}`,
+        )
+      }
+      return record.partition
+    }
+    if (record.key) return n === 1 ? 0 : partitionForKey(record.key, n)
+    topic.roundRobin = (topic.roundRobin + 1) % n
+    return topic.roundRobin
+  }
+
+  #validateRecord(topic: TopicState, record: RecordInput, index: number, timestampMs: number): void {
+    if (!(record.value instanceof Uint8Array)) {
+      throw new LogError('INVALID_ARGUMENT', `record ${index} for ${topic.name}: value must be a Uint8Array`)
+    }
+    if (record.key != null && !(record.key instanceof Uint8Array)) {
+      throw new LogError(
+        'INVALID_ARGUMENT',
+        `record ${index} for ${topic.name}: key must be a Uint8Array or null`,
+      )
+    }
+    if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) {
+      throw new LogError(
+        'INVALID_ARGUMENT',
+        `record ${index} for ${topic.name}: timestampMs must be an integer ≥ 0 (ms since the epoch), got ${timestampMs}`,
+      )
+    }
+    const headers = record.headers ?? EMPTY_HEADERS
+    for (const name in headers) {
+      if (!(headers[name] instanceof Uint8Array)) {
+        throw new LogError(
+          'INVALID_ARGUMENT',
+          `record ${index} for ${topic.name}: header ${name} must be a Uint8Array`,
+        )
+      }
+      if (Buffer.byteLength(name) > 0xffff) {
+        throw new LogError(
+          'INVALID_ARGUMENT',
+          `record ${index} for ${topic.name}: header name longer than 65535 bytes`,
+        )
+      }
+    }
+    const size = encodedRecordSize(record.key, record.value, headers)
+    if (size > this.#options.maxRecordBytes) {
+      throw new LogError(
+        'RECORD_TOO_LARGE',
+        `record ${index} for ${topic.name} is ${size} bytes encoded, over maxRecordBytes=${this.#options.maxRecordBytes}; split it (e.g. smaller sample blocks) or raise maxRecordBytes`,
+      )
+    }
+  }
+
+  #scheduleCommit(): void {
+    if (this.#flushScheduled || this.#committing) return
+    this.#flushScheduled = true
+    setImmediate(() => {
+      this.#flushScheduled = false
+      this.#commitPending()
+    })
+  }
+
+  /** Commits everything pending as one transaction; the next batch may start once this one has committed. */
+  #commitPending(): void {
+    if (this.#pending.length === 0) return
+    const batch = this.#pending
+    this.#pending = []
+    this.#committing = true
+    const started = performance.now()
+    const ends = new Map<PartitionState, number>()
+    const results: AppendResult[][] = []
+    const done = this.#env
+      .childTransaction(() => {
+        this.#writeBatch(batch, ends, results)
+      })
+      .then(
+        () => {
+          this.#committing = false
+          this.#commits++
+          if (this.#pending.length > 0) this.#scheduleCommit()
+          return this.#env.flushed
+        },
+        (cause: unknown) => {
+          this.#committing = false
+          for (const ps of ends.keys()) this.#loadPartition(ps)
+          if (this.#pending.length > 0) this.#scheduleCommit()
+          throw cause
+        },
+      )
+      .then(
+        () => {
+          this.#latency.record(performance.now() - started)
+          for (const [ps, end] of ends) {
+            if (end > ps.durableNext) ps.durableNext = end
+            if (ps.waiters.size > 0) {
+              const waiters = [...ps.waiters]
+              ps.waiters.clear()
+              for (const wake of waiters) wake()
+            }
+          }
+          for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!)
+          this.#afterCommit()
+        },
+        (cause: unknown) => {
+          const error = new LogError(
+            'STORAGE_FAILURE',
+            `append failed and was not written: ${String(cause)}`,
+            {
+              cause,
+              retriable: true,
+            },
+          )
+          this.#rejected.STORAGE_FAILURE = (this.#rejected.STORAGE_FAILURE ?? 0) + batch.length
+          for (const item of batch) item.reject(error)
+        },
+      )
+      .finally(() => this.#inFlight.delete(done))
+    this.#inFlight.add(done)
+  }
+
+  /** Runs inside the write transaction, on the main thread. */
+  #writeBatch(batch: PendingAppend[], ends: Map<PartitionState, number>, results: AppendResult[][]): void {
+    const keyScratch = this.#keyScratch
+    const valueScratch = this.#valueScratch
+    const records = this.#records
+    const indexInterval = this.#options.timeIndexIntervalBytes
+    let appendedBytes = 0
+    let appendedRecords = 0
+    for (const item of batch) {
+      const { topic, partitions, timestamps } = item
+      const out: AppendResult[] = new Array<AppendResult>(item.records.length)
+      for (let i = 0; i < item.records.length; i++) {
+        const record = item.records[i]!
+        const ps = topic.partitions[partitions[i]!]!
+        const offset = ps.next++
+        const timestampMs = timestamps[i]!
+        const length = encodeRecord(
+          valueScratch,
+          record.key,
+          record.value,
+          timestampMs,
+          record.headers ?? EMPTY_HEADERS,
+        )
+        records.putSync(
+          writeKey(keyScratch, topic.id, ps.partition, offset),
+          valueScratch.subarray(0, length),
+        )
+        const stored = length + RECORD_KEY_BYTES
+        ps.bytes += stored
+        if (timestampMs > ps.maxTimestampMs) {
+          ps.maxTimestampMs = timestampMs
+          if (!ps.indexed || ps.bytesSinceIndex >= indexInterval) {
+            this.#timeIndex.putSync(makeKey(topic.id, ps.partition, timestampMs), offset)
+            ps.indexed = true
+            ps.bytesSinceIndex = 0
+          }
+        }
+        ps.bytesSinceIndex += stored
+        appendedBytes += stored
+        ends.set(ps, ps.next)
+        out[i] = { partition: ps.partition, offset }
+      }
+      appendedRecords += item.records.length
+      results.push(out)
+    }
+    for (const ps of ends.keys()) this.#putPartitionMeta(ps)
+    this.#appendedRecords += appendedRecords
+    this.#appendedBytes += appendedBytes
+  }
+
+  #putPartitionMeta(ps: PartitionState): void {
+    this.#partitionMeta.putSync(partitionKey(ps.topic.id, ps.partition), {
+      start: ps.start,
+      bytes: ps.bytes,
+      maxTimestampMs: ps.maxTimestampMs,
+      bytesSinceIndex: ps.bytesSinceIndex,
+      indexed: ps.indexed,
+    })
+  }
+
+  #afterCommit(): void {
+    const budget = this.#options.diskBudgetBytes
+    if (budget !== null && !this.#maintenanceQueued && this.#logBytes() > budget) {
+      this.#maintenanceQueued = true
+      this.enforceRetention()
+        .catch((error: unknown) => this.emit('error', error as Error))
+        .finally(() => (this.#maintenanceQueued = false))
+    }
+  }
+
+  // ---- read ---------------------------------------------------------------------------------
+
+  /**
+   * Reads acknowledged records from `fromOffset` (inclusive), at most `maxRecords` and, past the
+   * first record, at most `maxBytes` of stored bytes. Returns [] at the end of the log. Throws
+   * OFFSET_OUT_OF_RANGE below the log start (trimmed) or past the end.
+   */
+  read(
+    topicName: string,
+    partition: number,
+    fromOffset: number,
+    options: { maxRecords?: number; maxBytes?: number } = {},
+  ): LogRecord[] {
+    this.#assertOpen()
+    const ps = this.#partition(topicName, partition)
+    this.#checkOffset(ps, fromOffset)
+    const maxRecords = options.maxRecords ?? DEFAULT_READ_MAX_RECORDS
+    const maxBytes = options.maxBytes ?? DEFAULT_READ_MAX_BYTES
+    if (!Number.isInteger(maxRecords) || maxRecords < 1) {
+      throw new LogError('INVALID_ARGUMENT', `maxRecords must be an integer ≥ 1, got ${maxRecords}`)
+    }
+    const end = Math.min(ps.durableNext, fromOffset + maxRecords)
+    const out: LogRecord[] = []
+    if (fromOffset >= end) return out
+    const { id, name } = ps.topic
+    let offset = fromOffset
+    let bytes = 0
+    for (const { key, value } of this.#records.getRange({
+      start: makeKey(id, partition, fromOffset),
+      end: makeKey(id, partition, end),
+    })) {
+      if (offset === fromOffset && keyValue(key) !== fromOffset) {
+        // trimmed between the bounds check and this snapshot
+        throw outOfRange(ps, fromOffset)
+      }
+      bytes += value.length + RECORD_KEY_BYTES
+      if (bytes > maxBytes && out.length > 0) break
+      out.push(decodeRecord(value, name, partition, offset))
+      offset++
+    }
+    return out
+  }
+
+  /**
+   * Follows a partition from `fromOffset` ('earliest', 'latest' or an offset), yielding each
+   * acknowledged record; waits for appends without polling. Ends when closed, when `signal`
+   * aborts, or when the log closes; throws OFFSET_OUT_OF_RANGE if its position is trimmed.
+   */
+  subscribe(topicName: string, partition: number, options: SubscribeOptions = {}): Subscription {
+    this.#assertOpen()
+    const ps = this.#partition(topicName, partition)
+    const from = options.fromOffset ?? 'earliest'
+    const start = from === 'earliest' ? ps.start : from === 'latest' ? ps.durableNext : from
+    this.#checkOffset(ps, start)
+    const subscription = new Subscription(
+      {
+        read: (offset, maxRecords) => this.read(topicName, partition, offset, { maxRecords }),
+        waitForAppend: (position, wake) => {
+          if (this.#closed || ps.durableNext > position) {
+            wake()
+            return () => undefined
+          }
+          ps.waiters.add(wake)
+          return () => ps.waiters.delete(wake)
+        },
+        isClosed: () => this.#closed,
+        onClose: (s) => this.#subscriptions.delete(s),
+      },
+      start,
+      options,
+    )
+    this.#subscriptions.add(subscription)
+    return subscription
+  }
+
+  /**
+   * The earliest offset whose timestamp is ≥ `timestampMs` (Kafka's offsetsForTimes), or null if
+   * no retained record is that recent. Uses a sparse index of running-maximum timestamps.
+   */
+  offsetForTimestamp(topicName: string, partition: number, timestampMs: number): number | null {
+    this.#assertOpen()
+    const ps = this.#partition(topicName, partition)
+    if (!Number.isFinite(timestampMs)) {
+      throw new LogError('INVALID_ARGUMENT', `timestampMs must be a finite number, got ${timestampMs}`)
+    }
+    return this.#offsetForTimestamp(ps, timestampMs, ps.durableNext)
+  }
+
+  #offsetForTimestamp(ps: PartitionState, timestampMs: number, end: number): number | null {
+    if (ps.start >= end) return null
+    const { partition } = ps
+    const { id } = ps.topic
+    const target = Math.max(0, Math.ceil(timestampMs))
+    let from = ps.start
+    // Last index entry (maxTs, offset) with maxTs < target: every record up to `offset` is older.
+    for (const { value } of this.#timeIndex.getRange({
+      start: makeKey(id, partition, target),
+      end: partitionKey(id, partition),
+      reverse: true,
+      exclusiveStart: true,
+      limit: 1,
+    })) {
+      from = Math.max(from, value + 1)
+    }
+    if (from >= end) return null
+    for (const { value } of this.#records.getRange({
+      start: makeKey(id, partition, from),
+      end: makeKey(id, partition, end),
+    })) {
+      if (storedTimestamp(value) >= target) return from
+      from++
+    }
+    return null
+  }
+
+  /** First retained offset. */
+  startOffset(topicName: string, partition: number): number {
+    this.#assertOpen()
+    return this.#partition(topicName, partition).start
+  }
+
+  /** One past the last acknowledged offset (Kafka's high watermark). */
+  endOffset(topicName: string, partition: number): number {
+    this.#assertOpen()
+    return this.#partition(topicName, partition).durableNext
+  }
+
+  // ---- consumer offsets ---------------------------------------------------------------------
+
+  /** Durably stores `group`'s next offset to read on a partition (Kafka semantics: the offset after the last processed record). */
+  async commitOffset(
+    group: string,
+    topicName: string,
+    partition: number,
+    offset: number,
+    metadata = '',
+  ): Promise<void> {
+    this.#assertOpen()
+    if (typeof group !== 'string' || group.length === 0 || group.length > 255) {
+      throw new LogError(
+        'INVALID_ARGUMENT',
+        `consumer group must be a string of 1–255 characters, got ${JSON.stringify(group)}`,
+      )
+    }
+    const ps = this.#partition(topicName, partition)
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > ps.next) {
+      throw new LogError(
+        'OFFSET_OUT_OF_RANGE',
+        `cannot commit offset ${offset} for ${group} on ${topicName}/${partition}; valid is 0..${ps.next}`,
+      )
+    }
+    await this.#offsetsDb.put([group, topicName, partition], {
+      offset,
+      metadata,
+      committedAtMs: this.#options.clock(),
+    })
+    await this.#env.flushed
+  }
+
+  fetchOffset(group: string, topicName: string, partition: number): CommittedOffset | undefined {
+    this.#assertOpen()
+    this.#partition(topicName, partition)
+    return this.#offsetsDb.get([group, topicName, partition])
+  }
+
+  // ---- floors, retention, disk budget -------------------------------------------------------
+
+  /**
+   * Holds records at offsets ≥ `offset` against trimming by retention, and against the disk budget
+   * for every class above the lowest. Each holder (e.g. 'replicator') has one floor per
+   * partition; the effective floor is the lowest. Persisted.
+   */
+  async holdFloor(holder: string, topicName: string, partition: number, offset: number): Promise<void> {
+    this.#assertOpen()
+    const ps = this.#partition(topicName, partition)
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new LogError('INVALID_ARGUMENT', `floor offset must be an integer ≥ 0, got ${offset}`)
+    }
+    this.#floorMap(ps).set(holder, offset)
+    await this.#floorsDb.put([holder, topicName, partition], offset)
+    await this.#env.flushed
+  }
+
+  async releaseFloor(holder: string, topicName: string, partition: number): Promise<void> {
+    this.#assertOpen()
+    const ps = this.#partition(topicName, partition)
+    this.#floorMap(ps).delete(holder)
+    await this.#floorsDb.remove([holder, topicName, partition])
+    await this.#env.flushed
+  }
+
+  /** The effective floor of a partition, or undefined when nothing holds it. */
+  floor(topicName: string, partition: number): number | undefined {
+    return this.#floorOf(this.#partition(topicName, partition))
+  }
+
+  #floorMap(ps: PartitionState): Map<string, number> {
+    let map = this.#floors.get(ps)
+    if (!map) this.#floors.set(ps, (map = new Map<string, number>()))
+    return map
+  }
+
+  #floorOf(ps: PartitionState): number | undefined {
+    const map = this.#floors.get(ps)
+    if (!map || map.size === 0) return undefined
+    return Math.min(...map.values())
+  }
+
+  /**
+   * Applies time and byte retention to every partition, then the disk budget; resolves with
+   * what was trimmed (also emitted as 'trimmed' events). Runs in the background every
+   * retentionCheckIntervalMs and after a commit that takes the log over its budget.
+   */
+  enforceRetention(): Promise<TrimEvent[]> {
+    const run = this.#maintenance.then(() => this.#runRetention())
+    this.#maintenance = run.catch(() => undefined)
+    return run
+  }
+
+  async #runRetention(): Promise<TrimEvent[]> {
+    if (this.#closed) return []
+    const events: TrimEvent[] = []
+    const now = this.#options.clock()
+    const retentionPlans: TrimPlan[] = []
+    for (const topic of this.#topics.values()) {
+      const { retentionMs, retentionBytes } = topic.config
+      if (retentionMs === null && retentionBytes === null) continue
+      for (const ps of topic.partitions) {
+        const plan = this.#planRetention(ps, now, retentionMs, retentionBytes)
+        if (plan) retentionPlans.push(plan)
+      }
+    }
+    events.push(...(await this.#trim(retentionPlans)))
+    const budget = this.#options.diskBudgetBytes
+    if (budget !== null && this.#logBytes() > budget) {
+      events.push(...(await this.#trim(this.#planBudget(this.#logBytes() - budget))))
+      const logBytes = this.#logBytes()
+      if (logBytes > budget) this.emit('budget-exceeded', { logBytes, budgetBytes: budget })
+    }
+    return events
+  }
+
+  #planRetention(
+    ps: PartitionState,
+    now: number,
+    retentionMs: number | null,
+    retentionBytes: number | null,
+  ): TrimPlan | undefined {
+    const floor = this.#floorOf(ps)
+    const limit = Math.min(ps.durableNext, floor ?? Infinity)
+    if (ps.start >= limit) return undefined
+    let byTime = ps.start
+    if (retentionMs !== null) byTime = this.#offsetForTimestamp(ps, now - retentionMs, limit) ?? limit
+    const mustFree = retentionBytes === null ? 0 : ps.bytes - retentionBytes
+    let to = ps.start
+    let bytes = 0
+    for (const { value } of this.#records.getRange({
+      start: makeKey(ps.topic.id, ps.partition, ps.start),
+      end: makeKey(ps.topic.id, ps.partition, limit),
+    })) {
+      if (to >= byTime && bytes >= mustFree) break
+      bytes += value.length + RECORD_KEY_BYTES
+      to++
+    }
+    if (to === ps.start) return undefined
+    return {
+      ps,
+      toOffset: to,
+      records: to - ps.start,
+      bytes,
+      reason: to > byTime ? 'retention-bytes' : 'retention-time',
+      belowFloorRecords: 0,
+    }
+  }
+
+  /** Frees `needed` bytes: lowest priority class first, oldest record (by timestamp) first across its partitions. */
+  #planBudget(needed: number): TrimPlan[] {
+    const plans: TrimPlan[] = []
+    let freed = 0
+    for (const priorityClass of priorityClasses) {
+      if (freed >= needed) break
+      const lowest = priorityClass === priorityClasses[0]
+      const cursors: {
+        ps: PartitionState
+        it: Iterator<{ value: Buffer }>
+        head: Buffer | undefined
+        to: number
+        bytes: number
+      }[] = []
+      for (const topic of this.#topics.values()) {
+        if (topic.config.priorityClass !== priorityClass) continue
+        for (const ps of topic.partitions) {
+          const floor = this.#floorOf(ps)
+          const limit = lowest ? ps.durableNext : Math.min(ps.durableNext, floor ?? Infinity)
+          if (ps.start >= limit) continue
+          const it = this.#records
+            .getRange({
+              start: makeKey(topic.id, ps.partition, ps.start),
+              end: makeKey(topic.id, ps.partition, limit),
+            })
+            [Symbol.iterator]()
+          const first = it.next()
+          cursors.push({ ps, it, head: first.done ? undefined : first.value.value, to: ps.start, bytes: 0 })
+        }
+      }
+      while (freed < needed) {
+        let oldest: (typeof cursors)[number] | undefined
+        for (const c of cursors) {
+          if (c.head && (!oldest || storedTimestamp(c.head) < storedTimestamp(oldest.head!))) oldest = c
+        }
+        if (!oldest) break
+        const size = oldest.head!.length + RECORD_KEY_BYTES
+        oldest.bytes += size
+        oldest.to++
+        freed += size
+        const next = oldest.it.next()
+        oldest.head = next.done ? undefined : next.value.value
+      }
+      for (const c of cursors) {
+        c.it.return?.()
+        if (c.to === c.ps.start) continue
+        const floor = this.#floorOf(c.ps)
+        const belowFloorRecords = floor === undefined ? 0 : Math.max(0, c.to - Math.max(floor, c.ps.start))
+        plans.push({
+          ps: c.ps,
+          toOffset: c.to,
+          records: c.to - c.ps.start,
+          bytes: c.bytes,
+          reason: 'disk-budget',
+          belowFloorRecords,
+        })
+      }
+    }
+    return plans
+  }
+
+  async #trim(plans: TrimPlan[]): Promise<TrimEvent[]> {
+    if (plans.length === 0) return []
+    const events: TrimEvent[] = []
+    const touched = plans.map((p) => p.ps)
+    try {
+      await this.#env.childTransaction(() => {
+        for (const plan of plans) {
+          const { ps, toOffset } = plan
+          const { partition } = ps
+          const fromOffset = ps.start
+          for (let offset = fromOffset; offset < toOffset; offset++) {
+            this.#records.removeSync(writeKey(this.#keyScratch, ps.topic.id, partition, offset))
+          }
+          this.#trimTimeIndex(ps, toOffset)
+          ps.start = toOffset
+          ps.bytes -= plan.bytes
+          this.#putPartitionMeta(ps)
+          events.push({
+            topic: ps.topic.name,
+            partition,
+            priorityClass: ps.topic.config.priorityClass,
+            fromOffset,
+            toOffset,
+            records: plan.records,
+            bytes: plan.bytes,
+            reason: plan.reason,
+            belowFloorRecords: plan.belowFloorRecords,
+          })
+        }
+      })
+      await this.#env.flushed
+    } catch (cause) {
+      for (const ps of touched) this.#loadPartition(ps)
+      throw new LogError('STORAGE_FAILURE', `trimming failed and was rolled back: ${String(cause)}`, {
+        cause,
+        retriable: true,
+      })
+    }
+    for (const event of events) {
+      this.#trimmedRecords[event.topic] = (this.#trimmedRecords[event.topic] ?? 0) + event.records
+      this.#trimmedBytes[event.topic] = (this.#trimmedBytes[event.topic] ?? 0) + event.bytes
+      this.emit('trimmed', event)
+    }
+    for (const subscription of this.#subscriptions) subscription.wake()
+    return events
+  }
+
+  /** Drops index entries wholly below the new start, keeping the last one (it still bounds lookups). */
+  #trimTimeIndex(ps: PartitionState, newStart: number): void {
+    const { partition } = ps
+    const doomed: Buffer[] = []
+    for (const { key, value } of this.#timeIndex.getRange({
+      start: makeKey(ps.topic.id, partition, 0),
+      end: makeKey(ps.topic.id, partition + 1, 0),
+    })) {
+      if (value >= newStart) break
+      doomed.push(key)
+    }
+    doomed.pop()
+    for (const key of doomed) this.#timeIndex.removeSync(key)
+  }
+
+  #logBytes(): number {
+    let total = 0
+    for (const topic of this.#topics.values()) for (const ps of topic.partitions) total += ps.bytes
+    return total
+  }
+
+  // ---- metrics, lifecycle -------------------------------------------------------------------
+
+  metrics(): LogMetrics {
+    let fileBytes = 0
+    try {
+      fileBytes = statSync(join(this.#options.dataDir, DATA_FILE)).size
+    } catch {
+      // closed or removed: report 0
+    }
+    return {
+      appendedRecords: this.#appendedRecords,
+      appendedBytes: this.#appendedBytes,
+      commits: this.#commits,
+      flushLatency: this.#latency.snapshot(),
+      rejectedAppends: { ...this.#rejected },
+      trimmedRecords: { ...this.#trimmedRecords },
+      trimmedBytes: { ...this.#trimmedBytes },
+      logBytes: this.#logBytes(),
+      fileBytes,
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Waits for pending appends to become durable, ends subscriptions, closes LMDB, releases the directory. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearInterval(this.#retentionTimer)
+    for (const subscription of this.#subscriptions) subscription.wake()
+    while (this.#pending.length > 0 || this.#inFlight.size > 0 || this.#flushScheduled) {
+      if (this.#pending.length > 0 && !this.#committing && !this.#flushScheduled) this.#commitPending()
+      await Promise.allSettled([...this.#inFlight, new Promise((r) => setImmediate(r))])
+    }
+    await this.#maintenance
+    await this.#env.close()
+    this.#releaseLock()
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  #assertOpen(): void {
+    if (this.#closed)
+      throw new LogError('LOG_CLOSED', `log ${this.#options.dataDir} is closed; open it again`)
+  }
+
+  #topic(name: string): TopicState {
+    const topic = this.#topics.get(name)
+    if (!topic) {
+      validateTopicName(name)
+      throw new LogError(
+        'UNKNOWN_TOPIC',
+        `topic ${name} does not exist; create it with createTopic/ensureTopic first`,
+      )
+    }
+    return topic
+  }
+
+  #partition(topicName: string, partition: number): PartitionState {
+    const topic = this.#topic(topicName)
+    const ps = Number.isInteger(partition) ? topic.partitions[partition] : undefined
+    if (!ps) {
+      throw new LogError(
+        'UNKNOWN_PARTITION',
+        `partition ${partition} does not exist; topic ${topicName} has partitions 0..${topic.partitions.length - 1}`,
+      )
+    }
+    return ps
+  }
+
+  #checkOffset(ps: PartitionState, offset: number): void {
+    if (!Number.isSafeInteger(offset) || offset < ps.start || offset > ps.durableNext)
+      throw outOfRange(ps, offset)
+  }
+}
+
+function outOfRange(ps: PartitionState, offset: number): LogError {
+  return new LogError(
+    'OFFSET_OUT_OF_RANGE',
+    `offset ${offset} is outside ${ps.topic.name}/${ps.partition}'s range [${ps.start}, ${ps.durableNext}]; ` +
+      (offset < ps.start ? 'it was trimmed, resume from startOffset()' : 'read from at most endOffset()'),
+  )
+}
+
+function newPartitionState(topic: TopicState, partition: number): PartitionState {
+  return {
+    topic,
+    partition,
+    start: 0,
+    next: 0,
+    durableNext: 0,
+    bytes: 0,
+    maxTimestampMs: -1,
+    bytesSinceIndex: 0,
+    indexed: false,
+    waiters: new Set(),
+  }
+}
+
+function partitionKey(topicId: number, partition: number): Buffer {
+  const key = Buffer.allocUnsafe(8)
+  key.writeUInt32BE(topicId, 0)
+  key.writeUInt32BE(partition, 4)
+  return key
+}
+
+function openEnvironment(options: LogOptions): RootDatabase {
+  try {
+    return open({
+      path: join(options.dataDir, DATA_FILE),
+      maxDbs: 16,
+      overlappingSync: true,
+      cache: false,
+      compression: false,
+      ...(options.encryptionKey !== undefined ? { encryptionKey: Buffer.from(options.encryptionKey) } : {}),
+    })
+  } catch (cause) {
+    throw unreadable(options, cause)
+  }
+}
+
+function unreadable(options: LogOptions, cause: unknown): LogError {
+  if (options.encryptionKey !== undefined) {
+    return new LogError(
+      'ENCRYPTION_KEY_MISMATCH',
+      `cannot read ${options.dataDir} with the given encryptionKey (${String(cause)}); use the key it was created with`,
+      { cause },
+    )
+  }
+  return new LogError(
+    'FORMAT_VERSION_MISMATCH',
+    `cannot read ${options.dataDir} as a Vigil log (${String(cause)}); if it is encrypted pass its encryptionKey, otherwise point dataDir elsewhere`,
+    { cause },
+  )
+}

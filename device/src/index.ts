@@ -1,0 +1,2 @@
+// @vigil/device has no code yet; see the open issues.
+export {}

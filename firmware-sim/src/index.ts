@@ -1,0 +1,2 @@
+// @vigil/firmware-sim has no code yet; see the open issues.
+export {}
