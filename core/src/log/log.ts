@@ -5,6 +5,7 @@ import { open, type Database, type RootDatabase } from 'lmdb'
 import { LogError } from './errors.ts'
 import { LatencyWindow, type LatencySummary } from './latency.ts'
 import { acquireDirectoryLock } from './lock.ts'
+import { BatchBuilder, batchCount, dropBatchHead, MAX_BATCH_BYTES, walkBatch } from './batch.ts'
 import { keyValue, makeKey, MAX_KEY_VALUE, RECORD_KEY_BYTES, writeKey } from './keys.ts'
 import { partitionForKey } from './murmur2.ts'
 import {
@@ -36,6 +37,12 @@ const DATA_FILE = 'log.mdb'
 /** Kafka's max.poll.records-like default for `read`. */
 export const DEFAULT_READ_MAX_RECORDS = 1000
 export const DEFAULT_READ_MAX_BYTES = 4 * 1024 * 1024
+/**
+ * Each record counts as its encoded size plus this in `logBytes`, the disk budget and byte
+ * retention: a logical size, independent of how appends happened to be batched. (Its share of
+ * frame, batch header and key is smaller; LMDB's page overhead is not counted: see `fileBytes`.)
+ */
+export const RECORD_OVERHEAD_BYTES = 16
 
 export interface AppendResult {
   readonly partition: number
@@ -111,6 +118,7 @@ interface PartitionState {
   bytesSinceIndex: number
   indexed: boolean
   readonly waiters: Set<() => void>
+  builder: BatchBuilder | undefined
 }
 
 interface TopicState {
@@ -126,6 +134,8 @@ interface PendingAppend {
   readonly records: readonly RecordInput[]
   readonly partitions: Uint32Array
   readonly timestamps: Float64Array
+  /** Encoded size of each record. */
+  readonly sizes: Uint32Array
   readonly resolve: (results: AppendResult[]) => void
   readonly reject: (error: unknown) => void
 }
@@ -174,7 +184,6 @@ export class Log extends EventEmitter<LogEvents> {
   readonly #topics = new Map<string, TopicState>()
   readonly #floors = new Map<PartitionState, Map<string, number>>()
   readonly #keyScratch = Buffer.allocUnsafe(RECORD_KEY_BYTES)
-  readonly #valueScratch: Buffer
   #pending: PendingAppend[] = []
   #flushScheduled = false
   #committing = false
@@ -197,7 +206,6 @@ export class Log extends EventEmitter<LogEvents> {
     this.#options = options
     this.#env = env
     this.#releaseLock = releaseLock
-    this.#valueScratch = Buffer.allocUnsafe(options.maxRecordBytes)
     this.#meta = env.openDB({ name: 'meta' })
     this.#records = env.openDB({ name: 'records', keyEncoding: 'binary', encoding: 'binary' })
     this.#timeIndex = env.openDB({ name: 'time-index', keyEncoding: 'binary' })
@@ -246,7 +254,8 @@ export class Log extends EventEmitter<LogEvents> {
       await this.#env.flushed
       return
     }
-    const version = (format as { version?: unknown } | null)?.version
+    const version: unknown =
+      typeof format === 'object' && format !== null && 'version' in format ? format.version : undefined
     if (version !== LOG_FORMAT_VERSION) {
       throw new LogError(
         'FORMAT_VERSION_MISMATCH',
@@ -283,13 +292,13 @@ export class Log extends EventEmitter<LogEvents> {
     ps.indexed = meta?.indexed ?? false
     let next = ps.start
     // Reverse ranges include `start` and exclude `end`; the 8-byte prefix sorts before every key of the partition.
-    for (const key of this.#records.getKeys({
+    for (const { key, value } of this.#records.getRange({
       start: makeKey(id, ps.partition, MAX_KEY_VALUE),
       end: partitionKey(id, ps.partition),
       reverse: true,
       limit: 1,
     })) {
-      next = keyValue(key) + 1
+      next = keyValue(key) + batchCount(value)
     }
     ps.next = next
     ps.durableNext = next
@@ -365,23 +374,24 @@ export class Log extends EventEmitter<LogEvents> {
       const count = records.length
       const partitions = new Uint32Array(count)
       const timestamps = new Float64Array(count)
+      const sizes = new Uint32Array(count)
       const now = this.#options.clock()
       const appendTime = topic.config.timestampType === 'LogAppendTime'
       for (let i = 0; i < count; i++) {
         const record = records[i]!
         partitions[i] = this.#choosePartition(topic, record, i)
         timestamps[i] = appendTime ? now : (record.timestampMs ?? now)
-        this.#validateRecord(topic, record, i, timestamps[i]!)
+        sizes[i] = this.#validateRecord(topic, record, i, timestamps[i]!)
       }
       if (count === 0) return Promise.resolve([])
       return new Promise((resolve, reject) => {
-        this.#pending.push({ topic, records, partitions, timestamps, resolve, reject })
+        this.#pending.push({ topic, records, partitions, timestamps, sizes, resolve, reject })
         this.#scheduleCommit()
       })
     } catch (error) {
       const code = error instanceof LogError ? error.code : 'UNKNOWN'
       this.#rejected[code] = (this.#rejected[code] ?? 0) + 1
-      return Promise.reject(error)
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
   }
 
@@ -401,7 +411,8 @@ export class Log extends EventEmitter<LogEvents> {
     return topic.roundRobin
   }
 
-  #validateRecord(topic: TopicState, record: RecordInput, index: number, timestampMs: number): void {
+  /** Throws on a bad record; returns its encoded size. */
+  #validateRecord(topic: TopicState, record: RecordInput, index: number, timestampMs: number): number {
     if (!(record.value instanceof Uint8Array)) {
       throw new LogError('INVALID_ARGUMENT', `record ${index} for ${topic.name}: value must be a Uint8Array`)
     }
@@ -439,6 +450,7 @@ export class Log extends EventEmitter<LogEvents> {
         `record ${index} for ${topic.name} is ${size} bytes encoded, over maxRecordBytes=${this.#options.maxRecordBytes}; split it (e.g. smaller sample blocks) or raise maxRecordBytes`,
       )
     }
+    return size
   }
 
   #scheduleCommit(): void {
@@ -510,32 +522,30 @@ export class Log extends EventEmitter<LogEvents> {
 
   /** Runs inside the write transaction, on the main thread. */
   #writeBatch(batch: PendingAppend[], ends: Map<PartitionState, number>, results: AppendResult[][]): void {
-    const keyScratch = this.#keyScratch
-    const valueScratch = this.#valueScratch
-    const records = this.#records
     const indexInterval = this.#options.timeIndexIntervalBytes
     let appendedBytes = 0
     let appendedRecords = 0
     for (const item of batch) {
-      const { topic, partitions, timestamps } = item
+      const { topic, partitions, timestamps, sizes } = item
       const out: AppendResult[] = new Array<AppendResult>(item.records.length)
       for (let i = 0; i < item.records.length; i++) {
         const record = item.records[i]!
         const ps = topic.partitions[partitions[i]!]!
+        const size = sizes[i]!
+        const builder = (ps.builder ??= new BatchBuilder(MAX_BATCH_BYTES))
+        if (!builder.fits(size, MAX_BATCH_BYTES)) this.#putBatch(ps, builder)
         const offset = ps.next++
         const timestampMs = timestamps[i]!
-        const length = encodeRecord(
-          valueScratch,
+        const at = builder.begin(size, offset)
+        encodeRecord(
+          builder.buffer,
+          at,
           record.key,
           record.value,
           timestampMs,
           record.headers ?? EMPTY_HEADERS,
         )
-        records.putSync(
-          writeKey(keyScratch, topic.id, ps.partition, offset),
-          valueScratch.subarray(0, length),
-        )
-        const stored = length + RECORD_KEY_BYTES
+        const stored = size + RECORD_OVERHEAD_BYTES
         ps.bytes += stored
         if (timestampMs > ps.maxTimestampMs) {
           ps.maxTimestampMs = timestampMs
@@ -553,9 +563,50 @@ export class Log extends EventEmitter<LogEvents> {
       appendedRecords += item.records.length
       results.push(out)
     }
-    for (const ps of ends.keys()) this.#putPartitionMeta(ps)
+    for (const ps of ends.keys()) {
+      if (ps.builder && ps.builder.count > 0) this.#putBatch(ps, ps.builder)
+      this.#putPartitionMeta(ps)
+    }
     this.#appendedRecords += appendedRecords
     this.#appendedBytes += appendedBytes
+  }
+
+  #putBatch(ps: PartitionState, builder: BatchBuilder): void {
+    this.#records.putSync(
+      writeKey(this.#keyScratch, ps.topic.id, ps.partition, builder.baseOffset),
+      builder.finish(),
+    )
+    builder.reset()
+  }
+
+  /**
+   * Calls `visit` with each stored record (a view) and its offset in [from, end), in order, until
+   * it returns false. Reads the current read snapshot (or the write transaction, inside one).
+   */
+  #scanStored(
+    ps: PartitionState,
+    from: number,
+    end: number,
+    visit: (stored: Buffer, offset: number) => boolean,
+  ): void {
+    if (from >= end) return
+    const { id } = ps.topic
+    const { partition } = ps
+    let base = from
+    for (const key of this.#records.getKeys({
+      start: makeKey(id, partition, from),
+      end: partitionKey(id, partition),
+      reverse: true,
+      limit: 1,
+    })) {
+      base = keyValue(key)
+    }
+    for (const { key, value } of this.#records.getRange({
+      start: makeKey(id, partition, base),
+      end: makeKey(id, partition, end),
+    })) {
+      if (!walkBatch(value, keyValue(key), from, end, visit)) return
+    }
   }
 
   #putPartitionMeta(ps: PartitionState): void {
@@ -602,22 +653,15 @@ export class Log extends EventEmitter<LogEvents> {
     const end = Math.min(ps.durableNext, fromOffset + maxRecords)
     const out: LogRecord[] = []
     if (fromOffset >= end) return out
-    const { id, name } = ps.topic
-    let offset = fromOffset
+    const { name } = ps.topic
     let bytes = 0
-    for (const { key, value } of this.#records.getRange({
-      start: makeKey(id, partition, fromOffset),
-      end: makeKey(id, partition, end),
-    })) {
-      if (offset === fromOffset && keyValue(key) !== fromOffset) {
-        // trimmed between the bounds check and this snapshot
-        throw outOfRange(ps, fromOffset)
-      }
-      bytes += value.length + RECORD_KEY_BYTES
-      if (bytes > maxBytes && out.length > 0) break
-      out.push(decodeRecord(value, name, partition, offset))
-      offset++
-    }
+    this.#scanStored(ps, fromOffset, end, (stored, offset) => {
+      if (out.length === 0 && offset !== fromOffset) throw outOfRange(ps, fromOffset) // trimmed meanwhile
+      bytes += stored.length + RECORD_OVERHEAD_BYTES
+      if (bytes > maxBytes && out.length > 0) return false
+      out.push(decodeRecord(stored, name, partition, offset))
+      return true
+    })
     return out
   }
 
@@ -682,15 +726,13 @@ export class Log extends EventEmitter<LogEvents> {
     })) {
       from = Math.max(from, value + 1)
     }
-    if (from >= end) return null
-    for (const { value } of this.#records.getRange({
-      start: makeKey(id, partition, from),
-      end: makeKey(id, partition, end),
-    })) {
-      if (storedTimestamp(value) >= target) return from
-      from++
-    }
-    return null
+    let found: number | null = null
+    this.#scanStored(ps, from, end, (stored, offset) => {
+      if (storedTimestamp(stored) < target) return true
+      found = offset
+      return false
+    })
+    return found
   }
 
   /** First retained offset. */
@@ -834,14 +876,12 @@ export class Log extends EventEmitter<LogEvents> {
     const mustFree = retentionBytes === null ? 0 : ps.bytes - retentionBytes
     let to = ps.start
     let bytes = 0
-    for (const { value } of this.#records.getRange({
-      start: makeKey(ps.topic.id, ps.partition, ps.start),
-      end: makeKey(ps.topic.id, ps.partition, limit),
-    })) {
-      if (to >= byTime && bytes >= mustFree) break
-      bytes += value.length + RECORD_KEY_BYTES
+    this.#scanStored(ps, ps.start, limit, (stored) => {
+      if (to >= byTime && bytes >= mustFree) return false
+      bytes += stored.length + RECORD_OVERHEAD_BYTES
       to++
-    }
+      return true
+    })
     if (to === ps.start) return undefined
     return {
       ps,
@@ -860,58 +900,79 @@ export class Log extends EventEmitter<LogEvents> {
     for (const priorityClass of priorityClasses) {
       if (freed >= needed) break
       const lowest = priorityClass === priorityClasses[0]
-      const cursors: {
+      // No partition gives more than what is still needed, so each candidate list is bounded by it.
+      const candidates: {
         ps: PartitionState
-        it: Iterator<{ value: Buffer }>
-        head: Buffer | undefined
-        to: number
+        timestamps: number[]
+        sizes: number[]
+        taken: number
         bytes: number
       }[] = []
       for (const topic of this.#topics.values()) {
         if (topic.config.priorityClass !== priorityClass) continue
         for (const ps of topic.partitions) {
-          const floor = this.#floorOf(ps)
-          const limit = lowest ? ps.durableNext : Math.min(ps.durableNext, floor ?? Infinity)
-          if (ps.start >= limit) continue
-          const it = this.#records
-            .getRange({
-              start: makeKey(topic.id, ps.partition, ps.start),
-              end: makeKey(topic.id, ps.partition, limit),
-            })
-            [Symbol.iterator]()
-          const first = it.next()
-          cursors.push({ ps, it, head: first.done ? undefined : first.value.value, to: ps.start, bytes: 0 })
+          const limit = lowest ? ps.durableNext : Math.min(ps.durableNext, this.#floorOf(ps) ?? Infinity)
+          const timestamps: number[] = []
+          const sizes: number[] = []
+          let bytes = 0
+          this.#scanStored(ps, ps.start, limit, (stored) => {
+            timestamps.push(storedTimestamp(stored))
+            sizes.push(stored.length + RECORD_OVERHEAD_BYTES)
+            bytes += stored.length + RECORD_OVERHEAD_BYTES
+            return bytes < needed - freed
+          })
+          if (timestamps.length > 0) candidates.push({ ps, timestamps, sizes, taken: 0, bytes: 0 })
         }
       }
       while (freed < needed) {
-        let oldest: (typeof cursors)[number] | undefined
-        for (const c of cursors) {
-          if (c.head && (!oldest || storedTimestamp(c.head) < storedTimestamp(oldest.head!))) oldest = c
+        let oldest: (typeof candidates)[number] | undefined
+        for (const c of candidates) {
+          if (
+            c.taken < c.timestamps.length &&
+            (!oldest || c.timestamps[c.taken]! < oldest.timestamps[oldest.taken]!)
+          ) {
+            oldest = c
+          }
         }
         if (!oldest) break
-        const size = oldest.head!.length + RECORD_KEY_BYTES
+        const size = oldest.sizes[oldest.taken++]!
         oldest.bytes += size
-        oldest.to++
         freed += size
-        const next = oldest.it.next()
-        oldest.head = next.done ? undefined : next.value.value
       }
-      for (const c of cursors) {
-        c.it.return?.()
-        if (c.to === c.ps.start) continue
+      for (const c of candidates) {
+        if (c.taken === 0) continue
+        const toOffset = c.ps.start + c.taken
         const floor = this.#floorOf(c.ps)
-        const belowFloorRecords = floor === undefined ? 0 : Math.max(0, c.to - Math.max(floor, c.ps.start))
         plans.push({
           ps: c.ps,
-          toOffset: c.to,
-          records: c.to - c.ps.start,
+          toOffset,
+          records: c.taken,
           bytes: c.bytes,
           reason: 'disk-budget',
-          belowFloorRecords,
+          belowFloorRecords: floor === undefined ? 0 : Math.max(0, toOffset - Math.max(floor, c.ps.start)),
         })
       }
     }
     return plans
+  }
+
+  /** Inside a write transaction: deletes a partition's records below `toOffset`, rewriting the batch that straddles it. */
+  #dropRecords(ps: PartitionState, toOffset: number): void {
+    const { id } = ps.topic
+    const { partition } = ps
+    const doomed: { key: Buffer; value: Buffer }[] = [
+      ...this.#records.getRange({
+        start: partitionKey(id, partition),
+        end: makeKey(id, partition, toOffset),
+      }),
+    ]
+    for (const { key, value } of doomed) {
+      this.#records.removeSync(key)
+      const base = keyValue(key)
+      if (base + batchCount(value) > toOffset) {
+        this.#records.putSync(makeKey(id, partition, toOffset), dropBatchHead(value, toOffset - base))
+      }
+    }
   }
 
   async #trim(plans: TrimPlan[]): Promise<TrimEvent[]> {
@@ -924,9 +985,7 @@ export class Log extends EventEmitter<LogEvents> {
           const { ps, toOffset } = plan
           const { partition } = ps
           const fromOffset = ps.start
-          for (let offset = fromOffset; offset < toOffset; offset++) {
-            this.#records.removeSync(writeKey(this.#keyScratch, ps.topic.id, partition, offset))
-          }
+          this.#dropRecords(ps, toOffset)
           this.#trimTimeIndex(ps, toOffset)
           ps.start = toOffset
           ps.bytes -= plan.bytes
@@ -1082,6 +1141,7 @@ function newPartitionState(topic: TopicState, partition: number): PartitionState
     bytesSinceIndex: 0,
     indexed: false,
     waiters: new Set(),
+    builder: undefined,
   }
 }
 
@@ -1097,6 +1157,8 @@ function openEnvironment(options: LogOptions): RootDatabase {
     return open({
       path: join(options.dataDir, DATA_FILE),
       maxDbs: 16,
+      // Address space, not disk: reserving it up front spares the stop-the-world remaps of a growing map.
+      mapSize: options.mapSizeBytes,
       overlappingSync: true,
       cache: false,
       compression: false,

@@ -3,6 +3,8 @@ import { LogError } from './errors.ts'
 
 /** Largest encoded record (key + value + headers + 14-byte header) accepted by default: 1 MiB. */
 export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024
+/** 64 GiB of address space by default; on a 32-bit OS pass a smaller mapSizeBytes. */
+export const DEFAULT_MAP_SIZE_BYTES = 64 * 1024 ** 3
 /** How often time/bytes retention and the disk budget are checked in the background. */
 export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 30_000
 /** A time-index entry is written at most once per this many appended bytes per partition. */
@@ -72,6 +74,12 @@ export const logOptionsSchema = z
       .default(DEFAULT_MAX_RECORD_BYTES),
     /** Budget for the whole log, in stored bytes (records + keys); null means unbounded. */
     diskBudgetBytes: nonNegativeInt.nullable().default(null),
+    /** LMDB map size: the largest the data file may grow (virtual address space; the file grows as written). */
+    mapSizeBytes: z
+      .number()
+      .int()
+      .min(1024 * 1024)
+      .default(DEFAULT_MAP_SIZE_BYTES),
     retentionCheckIntervalMs: z.number().int().min(10).default(DEFAULT_RETENTION_CHECK_INTERVAL_MS),
     timeIndexIntervalBytes: z.number().int().min(0).default(DEFAULT_TIME_INDEX_INTERVAL_BYTES),
     /** Wall clock in ms; injected by tests. */

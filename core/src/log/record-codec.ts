@@ -47,22 +47,23 @@ export function encodedRecordSize(
   return size
 }
 
-/** Writes the record into `out` from position 0 and returns its length; `out` must hold `encodedRecordSize` bytes. */
+/** Writes the record into `out` at `at` and returns the position after it; `out` must have `encodedRecordSize` bytes free there. */
 export function encodeRecord(
   out: Buffer,
+  at: number,
   key: Uint8Array | null | undefined,
   value: Uint8Array,
   timestampMs: number,
   headers: RecordHeaders,
 ): number {
-  out.writeDoubleLE(timestampMs, 0)
-  let pos = 12
+  out.writeDoubleLE(timestampMs, at)
+  let pos = at + 12
   if (key) {
-    out.writeInt32LE(key.length, 8)
+    out.writeInt32LE(key.length, at + 8)
     out.set(key, pos)
     pos += key.length
   } else {
-    out.writeInt32LE(NULL_KEY, 8)
+    out.writeInt32LE(NULL_KEY, at + 8)
   }
   const countAt = pos
   pos += 2

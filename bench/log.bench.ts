@@ -1,0 +1,186 @@
+// Benchmark of core/log against raw lmdb-js on the same machine, in the same run (issue 2 targets).
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { open } from 'lmdb'
+import { encodeSampleBlock, Log, type RecordInput } from '@vigil/core'
+import { median, percentile, report } from './report.ts'
+
+const ROUNDS = 3
+const RECORDS = 1_000_000
+const BATCH = 1000
+const IN_FLIGHT = 4
+const VALUE_BYTES = 100
+const ACK_LOAD_RPS = 20_000
+const ACK_SECONDS = 3
+const BLOCK_SAMPLES = 250
+const BLOCKS = 40_000
+const RSS_RECORDS = 10_000_000
+
+const scratchRoot = mkdtempSync(join(tmpdir(), 'vigil-bench-log-'))
+const freshDir = (name: string): string => join(scratchRoot, `${name}-${Math.random().toString(36).slice(2)}`)
+const value = Buffer.alloc(VALUE_BYTES, 0x61)
+const batch: RecordInput[] = Array.from({ length: BATCH }, (_, i) => ({ value, partition: 0, timestampMs: 1_700_000_000_000 + i }))
+
+async function appendRound(records: number): Promise<{ rps: number; log: Log; dir: string }> {
+  const dir = freshDir('append')
+  const log = await Log.open({ dataDir: dir })
+  await log.createTopic('bench', { partitions: 1 })
+  const started = performance.now()
+  const inFlight = new Set<Promise<unknown>>()
+  for (let sent = 0; sent < records; sent += BATCH) {
+    const p: Promise<unknown> = log.appendBatch('bench', batch).then(() => inFlight.delete(p))
+    inFlight.add(p)
+    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight)
+  }
+  await Promise.all(inFlight)
+  return { rps: records / ((performance.now() - started) / 1000), log, dir }
+}
+
+/** The storage engine's limit: the same keys and values, batched putSync in one transaction per batch. */
+async function rawRound(records: number): Promise<number> {
+  const dir = freshDir('raw')
+  const env = open({ path: join(dir, 'raw.mdb'), maxDbs: 16, overlappingSync: true, cache: false, compression: false })
+  const db = env.openDB<Buffer, Buffer>({ name: 'records', keyEncoding: 'binary', encoding: 'binary' })
+  const key = Buffer.alloc(16)
+  // Same stored bytes as the log's record (14-byte header + value), so the engine writes the same volume.
+  const stored = Buffer.alloc(VALUE_BYTES + 14, 0x61)
+  const started = performance.now()
+  for (let offset = 0; offset < records; ) {
+    db.transactionSync(() => {
+      for (let i = 0; i < BATCH; i++, offset++) {
+        key.writeUInt32BE(Math.floor(offset / 2 ** 32), 8)
+        key.writeUInt32BE(offset >>> 0, 12)
+        db.putSync(key, stored)
+      }
+    })
+  }
+  await env.flushed
+  const rps = records / ((performance.now() - started) / 1000)
+  await env.close()
+  rmSync(dir, { recursive: true, force: true })
+  return rps
+}
+
+function readRound(log: Log, records: number): number {
+  const started = performance.now()
+  let offset = 0
+  while (offset < records) offset += log.read('bench', 0, offset, { maxRecords: BATCH }).length
+  return records / ((performance.now() - started) / 1000)
+}
+
+/** Many small single-record appends at a fixed offered load: latency from the scheduled send to the durable ack. */
+async function ackLatency(): Promise<{ p50: number; p99: number; achievedRps: number }> {
+  const dir = freshDir('ack')
+  const log = await Log.open({ dataDir: dir })
+  await log.createTopic('vitals', { partitions: 4 })
+  const total = ACK_LOAD_RPS * ACK_SECONDS
+  const latencies: number[] = []
+  const pending: Promise<void>[] = []
+  const started = performance.now()
+  let sent = 0
+  const key = Buffer.from('patient-0000')
+  while (sent < total) {
+    const due = Math.floor(((performance.now() - started) / 1000) * ACK_LOAD_RPS)
+    for (; sent < Math.min(due, total); sent++) {
+      const scheduledAt = started + (sent / ACK_LOAD_RPS) * 1000
+      key.write(String(sent % 32).padStart(4, '0'), 8)
+      pending.push(
+        log.append('vitals', { key: Buffer.from(key), value }).then(() => {
+          latencies.push(performance.now() - scheduledAt)
+        }),
+      )
+    }
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  await Promise.all(pending)
+  const achievedRps = total / ((performance.now() - started) / 1000)
+  await log.close()
+  rmSync(dir, { recursive: true, force: true })
+  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), achievedRps }
+}
+
+async function blockIngest(): Promise<number> {
+  const dir = freshDir('blocks')
+  const log = await Log.open({ dataDir: dir })
+  await log.createTopic('raw.ecg', { partitions: 4, priorityClass: 'waveform' })
+  const samples = new Int16Array(BLOCK_SAMPLES).map((_, i) => Math.round(1000 * Math.sin(i / 10)))
+  const perBatch = 100
+  const started = performance.now()
+  const inFlight = new Set<Promise<unknown>>()
+  for (let sequence = 0; sequence < BLOCKS; sequence += perBatch) {
+    const records: RecordInput[] = []
+    for (let i = 0; i < perBatch; i++) {
+      const seq = sequence + i
+      const firstSampleTimeMs = 1_700_000_000_000 + seq * 500
+      records.push({
+        partition: seq % 4,
+        timestampMs: firstSampleTimeMs,
+        value: encodeSampleBlock({ samples, sampleRateHz: 500, firstSampleTimeMs, sequence: seq }),
+      })
+    }
+    const p: Promise<unknown> = log.appendBatch('raw.ecg', records).then(() => inFlight.delete(p))
+    inFlight.add(p)
+    if (inFlight.size >= IN_FLIGHT) await Promise.race(inFlight)
+  }
+  await Promise.all(inFlight)
+  const samplesPerS = (BLOCKS * BLOCK_SAMPLES) / ((performance.now() - started) / 1000)
+  await log.close()
+  rmSync(dir, { recursive: true, force: true })
+  return samplesPerS
+}
+
+/** Peak RSS of a fresh process appending RSS_RECORDS records (this process's heap holds the other rounds' garbage). */
+function rssWhileAppending(): number {
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--rss-child'], { encoding: 'utf8' })
+  if (child.status !== 0) throw new Error(`rss child failed: ${child.stderr}`)
+  return Number(/RSS_MB (\S+)/.exec(child.stdout)?.[1])
+}
+
+if (process.argv.includes('--rss-child')) {
+  let peak = process.memoryUsage.rss()
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20)
+  const { log, dir } = await appendRound(RSS_RECORDS)
+  peak = Math.max(peak, process.memoryUsage.rss())
+  clearInterval(timer)
+  await log.close()
+  rmSync(dir, { recursive: true, force: true })
+  rmSync(scratchRoot, { recursive: true, force: true })
+  console.log(`RSS_MB ${peak / (1024 * 1024)}`)
+  process.exit(0)
+}
+
+try {
+  const append: number[] = []
+  const raw: number[] = []
+  const read: number[] = []
+  for (let round = 0; round < ROUNDS; round++) {
+    raw.push(await rawRound(RECORDS))
+    const { rps, log, dir } = await appendRound(RECORDS)
+    append.push(rps)
+    read.push(readRound(log, RECORDS))
+    await log.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const acks = [await ackLatency(), await ackLatency(), await ackLatency()]
+  const blocks = [await blockIngest(), await blockIngest(), await blockIngest()]
+  const rss = rssWhileAppending()
+  const appendRps = median(append)
+  const rawRps = median(raw)
+  const ackP99 = median(acks.map((a) => a.p99))
+  report('log', [
+    { metric: 'append_rps', value: appendRps, target: '>= 1,000,000', ok: appendRps >= 1_000_000 },
+    { metric: 'raw_lmdb_rps', value: rawRps, target: 'baseline (same run)' },
+    { metric: 'append_vs_raw', value: appendRps / rawRps, target: '>= 0.70', ok: appendRps / rawRps >= 0.7 },
+    { metric: 'read_rps', value: median(read), target: '>= 2,000,000', ok: median(read) >= 2_000_000 },
+    { metric: 'ack_p50_ms', value: median(acks.map((a) => a.p50)) },
+    { metric: 'ack_p99_ms', value: ackP99, target: '<= 5 at 20k rec/s', ok: ackP99 <= 5 },
+    { metric: 'ack_offered_rps', value: median(acks.map((a) => a.achievedRps)) },
+    { metric: 'block_samples_per_s', value: median(blocks), target: '>= 20,000,000', ok: median(blocks) >= 20_000_000 },
+    { metric: 'rss_mb', value: rss, target: '< 150 over 10M appends', ok: rss < 150 },
+  ])
+} finally {
+  rmSync(scratchRoot, { recursive: true, force: true })
+}
