@@ -58,7 +58,7 @@ export default tseslint.config(
     },
   })),
   {
-    files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.test.ts', '**/test/**/fixtures/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       // Tests and benchmarks measure the library from outside; they may reach lmdb directly for a baseline.
       'no-restricted-imports': 'off',

@@ -22,7 +22,11 @@ const RSS_RECORDS = 10_000_000
 const scratchRoot = mkdtempSync(join(tmpdir(), 'vigil-bench-log-'))
 const freshDir = (name: string): string => join(scratchRoot, `${name}-${Math.random().toString(36).slice(2)}`)
 const value = Buffer.alloc(VALUE_BYTES, 0x61)
-const batch: RecordInput[] = Array.from({ length: BATCH }, (_, i) => ({ value, partition: 0, timestampMs: 1_700_000_000_000 + i }))
+const batch: RecordInput[] = Array.from({ length: BATCH }, (_, i) => ({
+  value,
+  partition: 0,
+  timestampMs: 1_700_000_000_000 + i,
+}))
 
 async function appendRound(records: number): Promise<{ rps: number; log: Log; dir: string }> {
   const dir = freshDir('append')
@@ -42,13 +46,19 @@ async function appendRound(records: number): Promise<{ rps: number; log: Log; di
 /** The storage engine's limit: the same keys and values, batched putSync in one transaction per batch. */
 async function rawRound(records: number): Promise<number> {
   const dir = freshDir('raw')
-  const env = open({ path: join(dir, 'raw.mdb'), maxDbs: 16, overlappingSync: true, cache: false, compression: false })
+  const env = open({
+    path: join(dir, 'raw.mdb'),
+    maxDbs: 16,
+    overlappingSync: true,
+    cache: false,
+    compression: false,
+  })
   const db = env.openDB<Buffer, Buffer>({ name: 'records', keyEncoding: 'binary', encoding: 'binary' })
   const key = Buffer.alloc(16)
   // Same stored bytes as the log's record (14-byte header + value), so the engine writes the same volume.
   const stored = Buffer.alloc(VALUE_BYTES + 14, 0x61)
   const started = performance.now()
-  for (let offset = 0; offset < records; ) {
+  for (let offset = 0; offset < records;) {
     db.transactionSync(() => {
       for (let i = 0; i < BATCH; i++, offset++) {
         key.writeUInt32BE(Math.floor(offset / 2 ** 32), 8)
@@ -134,7 +144,9 @@ async function blockIngest(): Promise<number> {
 
 /** Peak RSS of a fresh process appending RSS_RECORDS records (this process's heap holds the other rounds' garbage). */
 function rssWhileAppending(): number {
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--rss-child'], { encoding: 'utf8' })
+  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--rss-child'], {
+    encoding: 'utf8',
+  })
   if (child.status !== 0) throw new Error(`rss child failed: ${child.stderr}`)
   return Number(/RSS_MB (\S+)/.exec(child.stdout)?.[1])
 }
@@ -178,7 +190,12 @@ try {
     { metric: 'ack_p50_ms', value: median(acks.map((a) => a.p50)) },
     { metric: 'ack_p99_ms', value: ackP99, target: '<= 5 at 20k rec/s', ok: ackP99 <= 5 },
     { metric: 'ack_offered_rps', value: median(acks.map((a) => a.achievedRps)) },
-    { metric: 'block_samples_per_s', value: median(blocks), target: '>= 20,000,000', ok: median(blocks) >= 20_000_000 },
+    {
+      metric: 'block_samples_per_s',
+      value: median(blocks),
+      target: '>= 20,000,000',
+      ok: median(blocks) >= 20_000_000,
+    },
     { metric: 'rss_mb', value: rss, target: '< 150 over 10M appends', ok: rss < 150 },
   ])
 } finally {

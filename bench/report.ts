@@ -21,12 +21,14 @@ export interface Row {
 
 /** Prints the readable table, then the machine-readable BENCH line last (DESIGN.md, "Benchmarks"). */
 export function report(bench: string, rows: readonly Row[]): void {
-  const fmt = (n: number): string => (Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(3))
+  const fmt = (n: number): string =>
+    Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(3)
   const widths = [Math.max(6, ...rows.map((r) => r.metric.length)), 16, 24]
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 6)).join('  ')
   console.log(`\n${bench} — node ${process.version}, ${cpus().length} cpus`)
   console.log(line(['metric', 'value', 'target', 'met']))
-  for (const r of rows) console.log(line([r.metric, fmt(r.value), r.target ?? '', r.ok === undefined ? '' : r.ok ? 'yes' : 'NO']))
+  for (const r of rows)
+    console.log(line([r.metric, fmt(r.value), r.target ?? '', r.ok === undefined ? '' : r.ok ? 'yes' : 'NO']))
   const metrics = Object.fromEntries(rows.map((r) => [r.metric, Number(r.value.toPrecision(6))]))
   console.log(`BENCH ${JSON.stringify({ bench, node: process.version, cpus: cpus().length, metrics })}`)
 }

@@ -17,7 +17,9 @@ if (unknown.length > 0) {
 }
 let failed = false
 for (const name of asked.length > 0 ? asked : available) {
-  const result = spawnSync(process.execPath, ['--expose-gc', join(here, `${name}.bench.ts`)], { stdio: 'inherit' })
+  const result = spawnSync(process.execPath, ['--expose-gc', join(here, `${name}.bench.ts`)], {
+    stdio: 'inherit',
+  })
   if (result.status !== 0) failed = true
 }
 process.exit(failed ? 1 : 0)

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, openSync, readFileSync, realpathSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { LogError } from './errors.ts'
 
@@ -21,7 +21,8 @@ function isAlive(pid: number): boolean {
  * power loss) is taken over.
  */
 export function acquireDirectoryLock(dataDir: string): () => void {
-  const path = join(dataDir, LOCK_FILE)
+  // One spelling per directory, so "./data" and "/abs/data" are the same lock.
+  const path = join(realpathSync(dataDir), LOCK_FILE)
   if (heldHere.has(path)) {
     throw new LogError(
       'LOG_LOCKED',

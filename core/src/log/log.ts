@@ -5,6 +5,7 @@ import { open, type Database, type RootDatabase } from 'lmdb'
 import { LogError } from './errors.ts'
 import { LatencyWindow, type LatencySummary } from './latency.ts'
 import { acquireDirectoryLock } from './lock.ts'
+import { checkManifest, lmdbKey } from './manifest.ts'
 import { BatchBuilder, batchCount, dropBatchHead, MAX_BATCH_BYTES, walkBatch } from './batch.ts'
 import { keyValue, makeKey, MAX_KEY_VALUE, RECORD_KEY_BYTES, writeKey } from './keys.ts'
 import { partitionForKey } from './murmur2.ts'
@@ -26,7 +27,9 @@ import {
   encodedRecordSize,
   encodeRecord,
   storedTimestamp,
+  MAX_HEADERS,
   type LogRecord,
+  type RecordHeaders,
   type RecordInput,
 } from './record-codec.ts'
 import { Subscription, type SubscribeOptions } from './subscription.ts'
@@ -222,7 +225,9 @@ export class Log extends EventEmitter<LogEvents> {
     const releaseLock = acquireDirectoryLock(options.dataDir)
     let env: RootDatabase | undefined
     try {
-      env = openEnvironment(options)
+      const key = options.encryptionKey === undefined ? undefined : lmdbKey(options.encryptionKey)
+      checkManifest(options.dataDir, DATA_FILE, LOG_FORMAT_VERSION, key, options.clock())
+      env = openEnvironment(options, key)
       const log = new Log(options, env, releaseLock)
       await log.#checkFormat()
       log.#loadTopics()
@@ -344,6 +349,7 @@ export class Log extends EventEmitter<LogEvents> {
 
   /** Returns the topic, creating it with `config` if missing. An existing topic keeps its own config. */
   async ensureTopic(name: string, config: TopicConfigInput = {}): Promise<TopicInfo> {
+    this.#assertOpen()
     const existing = this.#topics.get(name)
     if (existing) return { name, config: existing.config }
     return this.createTopic(name, config)
@@ -371,6 +377,13 @@ export class Log extends EventEmitter<LogEvents> {
     try {
       this.#assertOpen()
       const topic = this.#topic(topicName)
+      const list: unknown = records
+      if (!Array.isArray(list)) {
+        throw new LogError(
+          'INVALID_ARGUMENT',
+          `appendBatch takes an array of records for ${topic.name}; use append for one`,
+        )
+      }
       const count = records.length
       const partitions = new Uint32Array(count)
       const timestamps = new Float64Array(count)
@@ -379,6 +392,12 @@ export class Log extends EventEmitter<LogEvents> {
       const appendTime = topic.config.timestampType === 'LogAppendTime'
       for (let i = 0; i < count; i++) {
         const record = records[i]!
+        if (typeof record !== 'object' || (record as RecordInput | null) === null) {
+          throw new LogError(
+            'INVALID_ARGUMENT',
+            `record ${i} for ${topic.name} is ${(record as RecordInput | null) === null ? 'null' : typeof record}, not a record object`,
+          )
+        }
         partitions[i] = this.#choosePartition(topic, record, i)
         timestamps[i] = appendTime ? now : (record.timestampMs ?? now)
         sizes[i] = this.#validateRecord(topic, record, i, timestamps[i]!)
@@ -429,7 +448,20 @@ export class Log extends EventEmitter<LogEvents> {
       )
     }
     const headers = record.headers ?? EMPTY_HEADERS
+    if (typeof headers !== 'object' || (headers as RecordHeaders | null) === null) {
+      throw new LogError(
+        'INVALID_ARGUMENT',
+        `record ${index} for ${topic.name}: headers must be an object of Uint8Array values`,
+      )
+    }
+    let headerCount = 0
     for (const name in headers) {
+      if (++headerCount > MAX_HEADERS) {
+        throw new LogError(
+          'INVALID_ARGUMENT',
+          `record ${index} for ${topic.name}: more than ${MAX_HEADERS} headers`,
+        )
+      }
       if (!(headers[name] instanceof Uint8Array)) {
         throw new LogError(
           'INVALID_ARGUMENT',
@@ -484,7 +516,10 @@ export class Log extends EventEmitter<LogEvents> {
         },
         (cause: unknown) => {
           this.#committing = false
-          for (const ps of ends.keys()) this.#loadPartition(ps)
+          for (const ps of ends.keys()) {
+            ps.builder?.reset()
+            this.#loadPartition(ps)
+          }
           if (this.#pending.length > 0) this.#scheduleCommit()
           throw cause
         },
@@ -535,6 +570,8 @@ export class Log extends EventEmitter<LogEvents> {
         const builder = (ps.builder ??= new BatchBuilder(MAX_BATCH_BYTES))
         if (!builder.fits(size, MAX_BATCH_BYTES)) this.#putBatch(ps, builder)
         const offset = ps.next++
+        // Recorded before anything can throw, so a failed transaction reloads every partition it touched.
+        ends.set(ps, ps.next)
         const timestampMs = timestamps[i]!
         const at = builder.begin(size, offset)
         encodeRecord(
@@ -557,7 +594,6 @@ export class Log extends EventEmitter<LogEvents> {
         }
         ps.bytesSinceIndex += stored
         appendedBytes += stored
-        ends.set(ps, ps.next)
         out[i] = { partition: ps.partition, offset }
       }
       appendedRecords += item.records.length
@@ -619,14 +655,16 @@ export class Log extends EventEmitter<LogEvents> {
     })
   }
 
+  /** Over budget after a commit: run a pass, or one more after the running one (it may have planned before this commit). */
   #afterCommit(): void {
     const budget = this.#options.diskBudgetBytes
-    if (budget !== null && !this.#maintenanceQueued && this.#logBytes() > budget) {
-      this.#maintenanceQueued = true
-      this.enforceRetention()
-        .catch((error: unknown) => this.emit('error', error as Error))
-        .finally(() => (this.#maintenanceQueued = false))
-    }
+    if (budget === null || this.#maintenanceQueued || this.#logBytes() <= budget) return
+    this.#maintenanceQueued = true
+    const pass = this.#maintenance.then(() => {
+      this.#maintenanceQueued = false
+    })
+    this.#maintenance = pass
+    this.enforceRetention().catch((error: unknown) => this.emit('error', error as Error))
   }
 
   // ---- read ---------------------------------------------------------------------------------
@@ -714,6 +752,7 @@ export class Log extends EventEmitter<LogEvents> {
     if (ps.start >= end) return null
     const { partition } = ps
     const { id } = ps.topic
+    if (timestampMs > ps.maxTimestampMs) return null
     const target = Math.max(0, Math.ceil(timestampMs))
     let from = ps.start
     // Last index entry (maxTs, offset) with maxTs < target: every record up to `offset` is older.
@@ -813,6 +852,7 @@ export class Log extends EventEmitter<LogEvents> {
 
   /** The effective floor of a partition, or undefined when nothing holds it. */
   floor(topicName: string, partition: number): number | undefined {
+    this.#assertOpen()
     return this.#floorOf(this.#partition(topicName, partition))
   }
 
@@ -854,10 +894,14 @@ export class Log extends EventEmitter<LogEvents> {
     }
     events.push(...(await this.#trim(retentionPlans)))
     const budget = this.#options.diskBudgetBytes
-    if (budget !== null && this.#logBytes() > budget) {
-      events.push(...(await this.#trim(this.#planBudget(this.#logBytes() - budget))))
-      const logBytes = this.#logBytes()
-      if (logBytes > budget) this.emit('budget-exceeded', { logBytes, budgetBytes: budget })
+    // Appends keep committing while a trim runs, so re-plan until within budget or nothing is left to trim.
+    while (budget !== null && this.#logBytes() > budget) {
+      const plans = this.#planBudget(this.#logBytes() - budget)
+      if (plans.length === 0) {
+        this.emit('budget-exceeded', { logBytes: this.#logBytes(), budgetBytes: budget })
+        break
+      }
+      events.push(...(await this.#trim(plans)))
     }
     return events
   }
@@ -1152,7 +1196,7 @@ function partitionKey(topicId: number, partition: number): Buffer {
   return key
 }
 
-function openEnvironment(options: LogOptions): RootDatabase {
+function openEnvironment(options: LogOptions, key: string | undefined): RootDatabase {
   try {
     return open({
       path: join(options.dataDir, DATA_FILE),
@@ -1162,7 +1206,7 @@ function openEnvironment(options: LogOptions): RootDatabase {
       overlappingSync: true,
       cache: false,
       compression: false,
-      ...(options.encryptionKey !== undefined ? { encryptionKey: Buffer.from(options.encryptionKey) } : {}),
+      ...(key !== undefined ? { encryptionKey: key } : {}),
     })
   } catch (cause) {
     throw unreadable(options, cause)

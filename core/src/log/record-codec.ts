@@ -34,6 +34,8 @@ export interface LogRecord {
  * keyLen -1 means a null key; the value runs to the end of the record.
  */
 const FIXED_BYTES = 8 + 4 + 2
+/** headerCount is a u16. */
+export const MAX_HEADERS = 0xffff
 const NULL_KEY = -1
 
 /** Bytes `encodeRecord` will write for this record (exact). */
@@ -109,7 +111,8 @@ export function decodeRecord(stored: Buffer, topic: string, partition: number, o
   pos += 2
   let headers: RecordHeaders = EMPTY_HEADERS
   if (headerCount > 0) {
-    const decoded: Record<string, Uint8Array> = {}
+    // No prototype: a header may be named "__proto__".
+    const decoded = Object.create(null) as Record<string, Uint8Array>
     for (let i = 0; i < headerCount; i++) {
       if (pos + 2 > length) throw corrupt(topic, partition, offset, `header ${i} runs past the end`)
       const nameLength = stored.readUInt16LE(pos)

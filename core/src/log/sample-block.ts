@@ -44,6 +44,11 @@ export function sampleBlockSize(block: SampleBlock): number {
 /** Encodes a block into one record value (one copy of the samples). */
 export function encodeSampleBlock(block: SampleBlock): Uint8Array {
   const { samples, sampleRateHz, firstSampleTimeMs, sequence } = block
+  if (!(samples instanceof Int16Array) && !(samples instanceof Float32Array)) {
+    throw invalid(
+      `samples must be an Int16Array or a Float32Array, got ${Object.prototype.toString.call(samples)}`,
+    )
+  }
   if (!(sampleRateHz > 0) || !Number.isFinite(sampleRateHz)) {
     throw invalid(`sampleRateHz must be a finite number > 0, got ${sampleRateHz}`)
   }
@@ -86,6 +91,12 @@ export function decodeSampleBlock(value: Uint8Array): SampleBlock {
   const firstSampleTimeMs = view.getFloat64(8, true)
   const sequence = view.getUint32(16, true)
   const count = view.getUint32(20, true)
+  if (!(sampleRateHz > 0) || !Number.isFinite(sampleRateHz)) {
+    throw new LogError(
+      'CORRUPT_RECORD',
+      `sample block has sampleRateHz ${sampleRateHz}; a valid block has a finite rate > 0`,
+    )
+  }
   const bytesPerSample = dtype === DTYPE_INT16 ? 2 : dtype === DTYPE_FLOAT32 ? 4 : 0
   if (bytesPerSample === 0) throw new LogError('CORRUPT_RECORD', `sample block dtype ${dtype} is unknown`)
   if (value.length !== SAMPLE_BLOCK_HEADER_BYTES + count * bytesPerSample) {

@@ -65,8 +65,14 @@ function trimEvent(fields: Partial<TrimEvent> & Pick<TrimEvent, 'topic' | 'parti
 const byTopicPartition = (a: TrimEvent, b: TrimEvent): number =>
   a.topic.localeCompare(b.topic) || a.partition - b.partition
 
+/** Bounds waits for events a background pass should emit, so a pass that never runs fails with a reason. */
+const EVENT_TIMEOUT_MS = 5_000
+
+/** The next `name` event's arguments; rejects if none comes within EVENT_TIMEOUT_MS. */
 function nextEvent<K extends keyof LogEvents>(log: Log, name: K): Promise<LogEvents[K]> {
-  return once(log, name) as Promise<LogEvents[K]>
+  return once(log, name, { signal: AbortSignal.timeout(EVENT_TIMEOUT_MS) }).catch((cause: unknown) => {
+    throw new Error(`no '${name}' event within ${EVENT_TIMEOUT_MS} ms`, { cause })
+  }) as Promise<LogEvents[K]>
 }
 
 describe('Log disk budget', () => {
@@ -392,5 +398,25 @@ describe('Log disk budget', () => {
       trimmedBytes: { [WAVE.topic]: 3 * WAVE_BYTES },
     })
     expect(readAll(log, WAVE.topic, 0).map((r) => r.i)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+  })
+
+  it('keeps a steadily appended waveform log within budget, never reporting it exceeded', async () => {
+    // A sensor loop awaiting each append: every commit past the 20th takes the log over budget, and
+    // everything in it is trimmable (lowest class, no floors), so budget-exceeded has no reason to fire.
+    const budget = 20 * WAVE_BYTES
+    const log = await openLog({ diskBudgetBytes: budget })
+    const seen = watch(log)
+    await log.createTopic(WAVE.topic, { priorityClass: 'waveform' })
+    for (let i = 0; i < 40; i++) {
+      await log.append(WAVE.topic, { value: value(WAVE.valueBytes, i), timestampMs: T0 + i })
+    }
+    await log.close() // waits for the background pass of the last commit
+
+    expect.soft(seen.exceeded, 'budget-exceeded while waveform records were trimmable').toEqual([])
+    const trimmedRecords = seen.trimmed.reduce((n, e) => n + e.records, 0)
+    const reopened = await openLog({ diskBudgetBytes: budget })
+    expect(reopened.startOffset(WAVE.topic, 0)).toBe(trimmedRecords)
+    expect(reopened.metrics().logBytes).toBe((40 - trimmedRecords) * WAVE_BYTES)
+    expect(reopened.metrics().logBytes).toBeLessThanOrEqual(budget)
   })
 })

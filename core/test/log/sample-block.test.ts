@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LogError, type LogErrorCode } from '../../src/log/errors.ts'
+import { LogError } from '../../src/log/errors.ts'
 import {
   decodeSampleBlock,
   encodeSampleBlock,
@@ -8,7 +8,7 @@ import {
   type SampleBlock,
 } from '../../src/log/sample-block.ts'
 
-function codeOf(fn: () => unknown): LogErrorCode | string {
+function codeOf(fn: () => unknown): string {
   try {
     fn()
   } catch (error) {
