@@ -132,15 +132,26 @@ interface TopicState {
   roundRobin: number
 }
 
-interface PendingAppend {
+/** A validated append: partition, timestamp and encoded size of each record. */
+interface PreparedAppend {
   readonly topic: TopicState
   readonly records: readonly RecordInput[]
   readonly partitions: readonly number[]
   readonly timestamps: readonly number[]
-  /** Encoded size of each record. */
   readonly sizes: readonly number[]
+}
+
+interface PendingAppend extends PreparedAppend {
   readonly resolve: (results: AppendResult[]) => void
   readonly reject: (error: unknown) => void
+}
+
+/** What `Log.transact`'s work can do; all of it commits together. Valid only while `work` runs. */
+export interface LogTransaction {
+  /** Appends records (validated as `appendBatch`); they are acknowledged when `transact` returns. */
+  append(topic: string, records: readonly RecordInput[]): AppendResult[]
+  /** Stores a consumer group's next offset, as `commitOffset`. */
+  commitOffset(group: string, topic: string, partition: number, offset: number, metadata?: string): void
 }
 
 interface PartitionMeta {
@@ -191,6 +202,7 @@ export class Log extends EventEmitter<LogEvents> {
   readonly #keyScratch = Buffer.allocUnsafe(RECORD_KEY_BYTES)
   #pending: PendingAppend[] = []
   #commitScheduled = false
+  #inTransaction = false
   #maintenance: Promise<unknown> = Promise.resolve()
   #maintenanceQueued = false
   #retentionTimer: NodeJS.Timeout | undefined
@@ -372,6 +384,21 @@ export class Log extends EventEmitter<LogEvents> {
    * (UNKNOWN_TOPIC, UNKNOWN_PARTITION, INVALID_ARGUMENT, RECORD_TOO_LARGE, LOG_CLOSED).
    */
   appendBatch(topicName: string, records: readonly RecordInput[]): Promise<AppendResult[]> {
+    let prepared: PreparedAppend
+    try {
+      prepared = this.#prepare(topicName, records)
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+    }
+    if (prepared.records.length === 0) return Promise.resolve([])
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ ...prepared, resolve, reject })
+      this.#scheduleCommit()
+    })
+  }
+
+  /** Validates a batch (throws, counting the rejection by code) and picks each record's partition and timestamp. */
+  #prepare(topicName: string, records: readonly RecordInput[]): PreparedAppend {
     try {
       this.#assertOpen()
       const topic = this.#topic(topicName)
@@ -382,14 +409,13 @@ export class Log extends EventEmitter<LogEvents> {
           `appendBatch takes an array of records for ${topic.name}; use append for one`,
         )
       }
-      const count = records.length
       // Plain arrays: typed arrays' off-heap backing stores made young-generation GCs several times slower at 20k appends/s.
       const partitions: number[] = []
       const timestamps: number[] = []
       const sizes: number[] = []
       const now = this.#options.clock()
       const appendTime = topic.config.timestampType === 'LogAppendTime'
-      for (let i = 0; i < count; i++) {
+      for (let i = 0; i < records.length; i++) {
         const record = records[i]!
         if (typeof record !== 'object' || (record as RecordInput | null) === null) {
           throw new LogError(
@@ -402,16 +428,69 @@ export class Log extends EventEmitter<LogEvents> {
         timestamps.push(timestampMs)
         sizes.push(this.#validateRecord(topic, record, i, timestampMs))
       }
-      if (count === 0) return Promise.resolve([])
-      return new Promise((resolve, reject) => {
-        this.#pending.push({ topic, records, partitions, timestamps, sizes, resolve, reject })
-        this.#scheduleCommit()
-      })
+      return { topic, records, partitions, timestamps, sizes }
     } catch (error) {
       const code = error instanceof LogError ? error.code : 'UNKNOWN'
       this.#rejected[code] = (this.#rejected[code] ?? 0) + 1
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+      throw error
     }
+  }
+
+  /**
+   * Runs `work` inside ONE durable LMDB write transaction, in which it may append records and
+   * commit consumer offsets through `tx`: all of it is committed together, or — if `work` throws —
+   * none of it, and the error is rethrown. Appends made before the call are committed first, so
+   * offsets follow call order. Records appended through `tx` are acknowledged (readable) when
+   * `transact` returns. This is the exactly-once primitive of the streams engine: a task's
+   * outputs, input offsets and state changes commit in one transaction. `work` must be
+   * synchronous and must not call `transact` again.
+   */
+  transact<T>(work: (tx: LogTransaction) => T): T {
+    this.#assertOpen()
+    if (this.#inTransaction) {
+      throw new LogError(
+        'INVALID_ARGUMENT',
+        'transact cannot be nested; do all the work in the outer transaction',
+      )
+    }
+    this.#commitPending()
+    const started = performance.now()
+    const ends = new Map<PartitionState, number>()
+    let active = true
+    const assertActive = (): void => {
+      if (!active)
+        throw new LogError(
+          'INVALID_ARGUMENT',
+          'this LogTransaction has ended; use it only inside its work function',
+        )
+    }
+    const tx: LogTransaction = {
+      append: (topic, records) => {
+        assertActive()
+        return this.#writeRecords(this.#prepare(topic, records), ends)
+      },
+      commitOffset: (group, topic, partition, offset, metadata = '') => {
+        assertActive()
+        this.#offsetsDb.putSync(...this.#offsetEntry(group, topic, partition, offset, metadata))
+      },
+    }
+    let result: T
+    this.#inTransaction = true
+    try {
+      result = this.#env.transactionSync(() => {
+        const value = work(tx)
+        this.#finishWrites(ends)
+        return value
+      })
+    } catch (error) {
+      this.#rollback(ends)
+      throw error
+    } finally {
+      active = false
+      this.#inTransaction = false
+    }
+    this.#published(ends, started)
+    return result
   }
 
   #choosePartition(topic: TopicState, record: RecordInput, index: number): number {
@@ -504,13 +583,11 @@ export class Log extends EventEmitter<LogEvents> {
     const results: AppendResult[][] = []
     try {
       this.#env.transactionSync(() => {
-        this.#writeBatch(batch, ends, results)
+        for (const item of batch) results.push(this.#writeRecords(item, ends))
+        this.#finishWrites(ends)
       })
     } catch (cause) {
-      for (const ps of ends.keys()) {
-        ps.builder?.reset()
-        this.#loadPartition(ps)
-      }
+      this.#rollback(ends)
       const error = new LogError('STORAGE_FAILURE', `append failed and was not written: ${String(cause)}`, {
         cause,
         retriable: true,
@@ -519,6 +596,20 @@ export class Log extends EventEmitter<LogEvents> {
       for (const item of batch) item.reject(error)
       return
     }
+    this.#published(ends, started)
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!)
+  }
+
+  /** After a failed transaction: in-memory partition state back to what is on disk. */
+  #rollback(ends: Map<PartitionState, number>): void {
+    for (const ps of ends.keys()) {
+      ps.builder?.reset()
+      this.#loadPartition(ps)
+    }
+  }
+
+  /** After a commit: the new records become readable, their subscribers wake, the budget is checked. */
+  #published(ends: Map<PartitionState, number>, started: number): void {
     this.#commits++
     this.#latency.record(performance.now() - started)
     for (const [ps, end] of ends) {
@@ -529,60 +620,52 @@ export class Log extends EventEmitter<LogEvents> {
         for (const wake of waiters) wake()
       }
     }
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!)
     this.#afterCommit()
   }
 
-  /** Runs inside the write transaction, on the main thread. */
-  #writeBatch(batch: PendingAppend[], ends: Map<PartitionState, number>, results: AppendResult[][]): void {
+  /** Inside the write transaction: encodes one prepared append into its partitions' batches. */
+  #writeRecords(item: PreparedAppend, ends: Map<PartitionState, number>): AppendResult[] {
     const indexInterval = this.#options.timeIndexIntervalBytes
+    const { topic, records, partitions, timestamps, sizes } = item
+    const out: AppendResult[] = new Array<AppendResult>(records.length)
     let appendedBytes = 0
-    let appendedRecords = 0
-    for (const item of batch) {
-      const { topic, partitions, timestamps, sizes } = item
-      const out: AppendResult[] = new Array<AppendResult>(item.records.length)
-      for (let i = 0; i < item.records.length; i++) {
-        const record = item.records[i]!
-        const ps = topic.partitions[partitions[i]!]!
-        const size = sizes[i]!
-        const builder = (ps.builder ??= new BatchBuilder(MAX_BATCH_BYTES))
-        if (!builder.fits(size, MAX_BATCH_BYTES)) this.#putBatch(ps, builder)
-        const offset = ps.next++
-        // Recorded before anything can throw, so a failed transaction reloads every partition it touched.
-        ends.set(ps, ps.next)
-        const timestampMs = timestamps[i]!
-        const at = builder.begin(size, offset)
-        encodeRecord(
-          builder.buffer,
-          at,
-          record.key,
-          record.value,
-          timestampMs,
-          record.headers ?? EMPTY_HEADERS,
-        )
-        const stored = size + RECORD_OVERHEAD_BYTES
-        ps.bytes += stored
-        if (timestampMs > ps.maxTimestampMs) {
-          ps.maxTimestampMs = timestampMs
-          if (!ps.indexed || ps.bytesSinceIndex >= indexInterval) {
-            this.#timeIndex.putSync(makeKey(topic.id, ps.partition, timestampMs), offset)
-            ps.indexed = true
-            ps.bytesSinceIndex = 0
-          }
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!
+      const ps = topic.partitions[partitions[i]!]!
+      const size = sizes[i]!
+      const builder = (ps.builder ??= new BatchBuilder(MAX_BATCH_BYTES))
+      if (!builder.fits(size, MAX_BATCH_BYTES)) this.#putBatch(ps, builder)
+      const offset = ps.next++
+      // Recorded before anything can throw, so a failed transaction reloads every partition it touched.
+      ends.set(ps, ps.next)
+      const timestampMs = timestamps[i]!
+      const at = builder.begin(size, offset)
+      encodeRecord(builder.buffer, at, record.key, record.value, timestampMs, record.headers ?? EMPTY_HEADERS)
+      const stored = size + RECORD_OVERHEAD_BYTES
+      ps.bytes += stored
+      if (timestampMs > ps.maxTimestampMs) {
+        ps.maxTimestampMs = timestampMs
+        if (!ps.indexed || ps.bytesSinceIndex >= indexInterval) {
+          this.#timeIndex.putSync(makeKey(topic.id, ps.partition, timestampMs), offset)
+          ps.indexed = true
+          ps.bytesSinceIndex = 0
         }
-        ps.bytesSinceIndex += stored
-        appendedBytes += stored
-        out[i] = { partition: ps.partition, offset }
       }
-      appendedRecords += item.records.length
-      results.push(out)
+      ps.bytesSinceIndex += stored
+      appendedBytes += stored
+      out[i] = { partition: ps.partition, offset }
     }
+    this.#appendedRecords += records.length
+    this.#appendedBytes += appendedBytes
+    return out
+  }
+
+  /** Inside the write transaction, last: writes the partially filled batches and the partitions' metadata. */
+  #finishWrites(ends: Map<PartitionState, number>): void {
     for (const ps of ends.keys()) {
       if (ps.builder && ps.builder.count > 0) this.#putBatch(ps, ps.builder)
       this.#putPartitionMeta(ps)
     }
-    this.#appendedRecords += appendedRecords
-    this.#appendedBytes += appendedBytes
   }
 
   #putBatch(ps: PartitionState, builder: BatchBuilder): void {
@@ -774,6 +857,17 @@ export class Log extends EventEmitter<LogEvents> {
     offset: number,
     metadata = '',
   ): Promise<void> {
+    await this.#offsetsDb.put(...this.#offsetEntry(group, topicName, partition, offset, metadata))
+  }
+
+  /** Validates an offset commit; returns its key and value. */
+  #offsetEntry(
+    group: string,
+    topicName: string,
+    partition: number,
+    offset: number,
+    metadata: string,
+  ): [[string, string, number], CommittedOffset] {
     this.#assertOpen()
     if (typeof group !== 'string' || group.length === 0 || group.length > 255) {
       throw new LogError(
@@ -788,11 +882,7 @@ export class Log extends EventEmitter<LogEvents> {
         `cannot commit offset ${offset} for ${group} on ${topicName}/${partition}; valid is 0..${ps.next}`,
       )
     }
-    await this.#offsetsDb.put([group, topicName, partition], {
-      offset,
-      metadata,
-      committedAtMs: this.#options.clock(),
-    })
+    return [[group, topicName, partition], { offset, metadata, committedAtMs: this.#options.clock() }]
   }
 
   fetchOffset(group: string, topicName: string, partition: number): CommittedOffset | undefined {
