@@ -83,7 +83,7 @@ export interface LogEvents {
   trimmed: [TrimEvent]
   'budget-exceeded': [BudgetExceededEvent]
   /** A background retention pass failed; the log keeps running and retries on the next pass. */
-  error: [Error]
+  'retention-failed': [Error]
 }
 
 export interface CommittedOffset {
@@ -105,6 +105,8 @@ export interface LogMetrics {
   readonly logBytes: number
   /** Size of the LMDB file on disk (never shrinks; freed pages are reused). */
   readonly fileBytes: number
+  /** Background retention passes that failed (each also emitted as 'retention-failed'). */
+  readonly retentionFailures: number
 }
 
 interface PartitionState {
@@ -212,6 +214,7 @@ export class Log extends EventEmitter<LogEvents> {
   #appendedRecords = 0
   #appendedBytes = 0
   #commits = 0
+  #retentionFailures = 0
   readonly #rejected: Record<string, number> = {}
   readonly #trimmedRecords: Record<string, number> = {}
   readonly #trimmedBytes: Record<string, number> = {}
@@ -322,7 +325,9 @@ export class Log extends EventEmitter<LogEvents> {
 
   #startRetentionTimer(): void {
     this.#retentionTimer = setInterval(() => {
-      this.#queueRetention().catch((error: unknown) => this.emit('error', error as Error))
+      this.#queueRetention().catch((error: unknown) => {
+        this.#retentionFailed(error)
+      })
     }, this.#options.retentionCheckIntervalMs)
     this.#retentionTimer.unref()
   }
@@ -725,7 +730,9 @@ export class Log extends EventEmitter<LogEvents> {
       this.#maintenanceQueued = false
     })
     this.#maintenance = pass
-    this.#queueRetention().catch((error: unknown) => this.emit('error', error as Error))
+    this.#queueRetention().catch((error: unknown) => {
+      this.#retentionFailed(error)
+    })
   }
 
   // ---- read ---------------------------------------------------------------------------------
@@ -941,6 +948,12 @@ export class Log extends EventEmitter<LogEvents> {
   enforceRetention(): Promise<TrimEvent[]> {
     this.#assertOpen()
     return this.#queueRetention()
+  }
+
+  // Not 'error': an EventEmitter 'error' with no listener would crash the gateway.
+  #retentionFailed(error: unknown): void {
+    this.#retentionFailures++
+    this.emit('retention-failed', error instanceof Error ? error : new Error(String(error)))
   }
 
   /** Passes run one at a time; `close` waits for the queued ones before closing LMDB. */
@@ -1173,6 +1186,7 @@ export class Log extends EventEmitter<LogEvents> {
       trimmedBytes: { ...this.#trimmedBytes },
       logBytes: this.#logBytes(),
       fileBytes,
+      retentionFailures: this.#retentionFailures,
     }
   }
 
