@@ -1,1 +1,2 @@
 export * from './log/index.ts'
+export * from './streams/index.ts'

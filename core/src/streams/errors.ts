@@ -1,0 +1,20 @@
+export const streamsErrorCodes = [
+  'INVALID_WINDOW',
+  'INVALID_TOPOLOGY',
+  'SERDE_FAILURE',
+  'TASK_FAILED',
+  'STREAMS_CLOSED',
+] as const
+export type StreamsErrorCode = (typeof streamsErrorCodes)[number]
+
+/** Failures of the streams engine: a stable `code`, a message naming the bad value and the fix. */
+export class StreamsError extends Error {
+  readonly code: StreamsErrorCode
+  readonly retriable: boolean
+  constructor(code: StreamsErrorCode, message: string, options: ErrorOptions & { retriable?: boolean } = {}) {
+    super(message, options)
+    this.name = 'StreamsError'
+    this.code = code
+    this.retriable = options.retriable ?? false
+  }
+}
