@@ -57,6 +57,8 @@ export class BatchBuilder {
   reset(): void {
     this.position = BATCH_HEADER_BYTES
     this.count = 0
+    // One oversized record must not pin its buffer for the partition's lifetime.
+    if (this.buffer.length > 2 * MAX_BATCH_BYTES) this.buffer = Buffer.allocUnsafe(MAX_BATCH_BYTES)
   }
 }
 

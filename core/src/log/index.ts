@@ -2,6 +2,7 @@ export { LogError, isLogError, logErrorCodes, type LogErrorCode } from './errors
 export {
   Log,
   LOG_FORMAT_VERSION,
+  DEFAULT_HARD_LIMIT_FACTOR,
   DEFAULT_READ_MAX_BYTES,
   DEFAULT_READ_MAX_RECORDS,
   RECORD_OVERHEAD_BYTES,

@@ -46,6 +46,8 @@ export const DEFAULT_READ_MAX_BYTES = 4 * 1024 * 1024
  * frame, batch header and key is smaller; LMDB's page overhead is not counted: see `fileBytes`.)
  */
 export const RECORD_OVERHEAD_BYTES = 16
+/** Without diskHardLimitBytes, appends are refused at this multiple of diskBudgetBytes. */
+export const DEFAULT_HARD_LIMIT_FACTOR = 2
 
 export interface AppendResult {
   readonly partition: number
@@ -73,7 +75,10 @@ export interface TrimEvent {
   readonly belowFloorRecords: number
 }
 
-/** The log is over its disk budget and nothing more may be trimmed (floors hold the rest). */
+/**
+ * 'budget-exceeded': the log went over its disk budget with nothing more it may trim (floors hold
+ * the rest); emitted once on entering that state. 'budget-recovered': back within budget.
+ */
 export interface BudgetExceededEvent {
   readonly logBytes: number
   readonly budgetBytes: number
@@ -82,6 +87,7 @@ export interface BudgetExceededEvent {
 export interface LogEvents {
   trimmed: [TrimEvent]
   'budget-exceeded': [BudgetExceededEvent]
+  'budget-recovered': [BudgetExceededEvent]
   /** A background retention pass failed; the log keeps running and retries on the next pass. */
   'retention-failed': [Error]
 }
@@ -107,6 +113,8 @@ export interface LogMetrics {
   readonly fileBytes: number
   /** Background retention passes that failed (each also emitted as 'retention-failed'). */
   readonly retentionFailures: number
+  /** Over the disk budget with nothing left to trim (between 'budget-exceeded' and 'budget-recovered'). */
+  readonly overBudget: boolean
 }
 
 interface PartitionState {
@@ -134,13 +142,25 @@ interface TopicState {
   roundRobin: number
 }
 
-/** A validated append: partition, timestamp and encoded size of each record. */
+/**
+ * A validated append, already encoded: the caller may reuse or change its buffers and objects as
+ * soon as `appendBatch` returns (as with Kafka's producer, which serializes in send()).
+ */
 interface PreparedAppend {
   readonly topic: TopicState
-  readonly records: readonly RecordInput[]
   readonly partitions: readonly number[]
   readonly timestamps: readonly number[]
+  /** Encoded size of each record; the records lie back to back in `encoded`. */
   readonly sizes: readonly number[]
+  readonly encoded: Buffer
+}
+
+/** One LMDB transaction's appends: partitions touched (with their new end) and totals for the metrics. */
+interface CommitScope {
+  readonly ends: Map<PartitionState, number>
+  readonly started: number
+  records: number
+  bytes: number
 }
 
 interface PendingAppend extends PreparedAppend {
@@ -209,12 +229,14 @@ export class Log extends EventEmitter<LogEvents> {
   #maintenanceQueued = false
   #retentionTimer: NodeJS.Timeout | undefined
   #closed = false
+  #closing: Promise<void> | undefined
   #subscriptions = new Set<Subscription>()
   readonly #latency = new LatencyWindow()
   #appendedRecords = 0
   #appendedBytes = 0
   #commits = 0
   #retentionFailures = 0
+  #overBudget = false
   readonly #rejected: Record<string, number> = {}
   readonly #trimmedRecords: Record<string, number> = {}
   readonly #trimmedBytes: Record<string, number> = {}
@@ -335,7 +357,15 @@ export class Log extends EventEmitter<LogEvents> {
   // ---- topics -------------------------------------------------------------------------------
 
   /** Creates a topic. Throws INVALID_TOPIC_NAME, INVALID_ARGUMENT, TOPIC_EXISTS. */
-  async createTopic(name: string, config: TopicConfigInput = {}): Promise<TopicInfo> {
+  createTopic(name: string, config: TopicConfigInput = {}): Promise<TopicInfo> {
+    try {
+      return Promise.resolve(this.#createTopic(name, config))
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+    }
+  }
+
+  #createTopic(name: string, config: TopicConfigInput): TopicInfo {
     this.#assertOpen()
     validateTopicName(name)
     const parsed = parseOrThrow(topicConfigSchema, config, `config of topic ${name}`)
@@ -349,11 +379,13 @@ export class Log extends EventEmitter<LogEvents> {
     for (const topic of this.#topics.values()) id = Math.max(id, topic.id + 1)
     const topic: TopicState = { id, name, config: parsed, partitions: [], roundRobin: 0 }
     for (let p = 0; p < parsed.partitions; p++) topic.partitions.push(newPartitionState(topic, p))
-    this.#topics.set(name, topic)
     try {
-      await this.#topicsDb.put(name, { id, config: parsed })
+      // Durable before the topic can take appends (which commit synchronously), so records never outlive their topic's entry.
+      this.#env.transactionSync(() => {
+        this.#topicsDb.putSync(name, { id, config: parsed })
+      })
+      this.#topics.set(name, topic)
     } catch (cause) {
-      this.#topics.delete(name)
       throw new LogError('STORAGE_FAILURE', `could not create topic ${name}: ${String(cause)}`, {
         cause,
         retriable: true,
@@ -395,14 +427,17 @@ export class Log extends EventEmitter<LogEvents> {
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)))
     }
-    if (prepared.records.length === 0) return Promise.resolve([])
+    if (prepared.sizes.length === 0) return Promise.resolve([])
     return new Promise((resolve, reject) => {
       this.#pending.push({ ...prepared, resolve, reject })
       this.#scheduleCommit()
     })
   }
 
-  /** Validates a batch (throws, counting the rejection by code) and picks each record's partition and timestamp. */
+  /**
+   * Validates a batch (throws, counting the rejection by code), picks each record's partition and
+   * timestamp, and encodes the records, so nothing the caller does afterwards can change them.
+   */
   #prepare(topicName: string, records: readonly RecordInput[]): PreparedAppend {
     try {
       this.#assertOpen()
@@ -420,6 +455,7 @@ export class Log extends EventEmitter<LogEvents> {
       const sizes: number[] = []
       const now = this.#options.clock()
       const appendTime = topic.config.timestampType === 'LogAppendTime'
+      let total = 0
       for (let i = 0; i < records.length; i++) {
         const record = records[i]!
         if (typeof record !== 'object' || (record as RecordInput | null) === null) {
@@ -429,16 +465,63 @@ export class Log extends EventEmitter<LogEvents> {
           )
         }
         const timestampMs = appendTime ? now : (record.timestampMs ?? now)
+        // Validated before hashing: a bogus key must not reach murmur2.
+        const size = this.#validateRecord(topic, record, i, timestampMs)
         partitions.push(this.#choosePartition(topic, record, i))
         timestamps.push(timestampMs)
-        sizes.push(this.#validateRecord(topic, record, i, timestampMs))
+        sizes.push(size)
+        total += size
       }
-      return { topic, records, partitions, timestamps, sizes }
+      this.#checkHardLimit(topic, total + sizes.length * RECORD_OVERHEAD_BYTES)
+      const encoded = Buffer.allocUnsafe(total)
+      let position = 0
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!
+        position = encodeRecord(
+          encoded,
+          position,
+          record.key,
+          record.value,
+          timestamps[i]!,
+          record.headers ?? EMPTY_HEADERS,
+        )
+      }
+      return { topic, partitions, timestamps, sizes, encoded }
     } catch (error) {
       const code = error instanceof LogError ? error.code : 'UNKNOWN'
       this.#rejected[code] = (this.#rejected[code] ?? 0) + 1
       throw error
     }
+  }
+
+  /**
+   * The hard limit stops the disk from filling when floors hold everything (the replicator is
+   * offline for long): appends are then refused with a retriable DISK_BUDGET_EXCEEDED, which the
+   * caller must surface (a technical alarm) — unlike the budget, which only trims.
+   */
+  #checkHardLimit(topic: TopicState, bytes: number): void {
+    const limit = this.#hardLimitBytes
+    // The lowest class is never refused: the budget trims it regardless of floors.
+    if (limit === null || topic.config.priorityClass === priorityClasses[0]) return
+    let held = 0
+    for (const other of this.#topics.values()) {
+      if (other.config.priorityClass !== priorityClasses[0])
+        for (const ps of other.partitions) held += ps.bytes
+    }
+    if (held + bytes > limit) {
+      throw new LogError(
+        'DISK_BUDGET_EXCEEDED',
+        `appending ${bytes} bytes to ${topic.name} would take the log's ${priorityClasses.slice(1).join('/')} data to ${held + bytes} bytes, over diskHardLimitBytes=${limit}; replicate it (floors hold it) or raise the limit`,
+        { retriable: true },
+      )
+    }
+  }
+
+  get #hardLimitBytes(): number | null {
+    const { diskHardLimitBytes, diskBudgetBytes } = this.#options
+    return (
+      diskHardLimitBytes ?? (diskBudgetBytes === null ? null : diskBudgetBytes * DEFAULT_HARD_LIMIT_FACTOR)
+    )
   }
 
   /**
@@ -459,8 +542,7 @@ export class Log extends EventEmitter<LogEvents> {
       )
     }
     this.#commitPending()
-    const started = performance.now()
-    const ends = new Map<PartitionState, number>()
+    const scope = newScope()
     let active = true
     const assertActive = (): void => {
       if (!active)
@@ -472,7 +554,7 @@ export class Log extends EventEmitter<LogEvents> {
     const tx: LogTransaction = {
       append: (topic, records) => {
         assertActive()
-        return this.#writeRecords(this.#prepare(topic, records), ends)
+        return this.#writeRecords(this.#prepare(topic, records), scope)
       },
       commitOffset: (group, topic, partition, offset, metadata = '') => {
         assertActive()
@@ -484,17 +566,24 @@ export class Log extends EventEmitter<LogEvents> {
     try {
       result = this.#env.transactionSync(() => {
         const value = work(tx)
-        this.#finishWrites(ends)
+        if (typeof (value as { then?: unknown } | null)?.then === 'function') {
+          // An async work function would commit before its awaits ran; throwing here aborts the transaction.
+          throw new LogError(
+            'INVALID_ARGUMENT',
+            'transact work must be synchronous; it returned a promise, so nothing was committed',
+          )
+        }
+        this.#finishWrites(scope.ends)
         return value
       })
     } catch (error) {
-      this.#rollback(ends)
+      this.#rollback(scope.ends)
       throw error
     } finally {
       active = false
       this.#inTransaction = false
     }
-    this.#published(ends, started)
+    this.#published(scope)
     return result
   }
 
@@ -583,16 +672,15 @@ export class Log extends EventEmitter<LogEvents> {
     if (this.#pending.length === 0) return
     const batch = this.#pending
     this.#pending = []
-    const started = performance.now()
-    const ends = new Map<PartitionState, number>()
+    const scope = newScope()
     const results: AppendResult[][] = []
     try {
       this.#env.transactionSync(() => {
-        for (const item of batch) results.push(this.#writeRecords(item, ends))
-        this.#finishWrites(ends)
+        for (const item of batch) results.push(this.#writeRecords(item, scope))
+        this.#finishWrites(scope.ends)
       })
     } catch (cause) {
-      this.#rollback(ends)
+      this.#rollback(scope.ends)
       const error = new LogError('STORAGE_FAILURE', `append failed and was not written: ${String(cause)}`, {
         cause,
         retriable: true,
@@ -601,7 +689,7 @@ export class Log extends EventEmitter<LogEvents> {
       for (const item of batch) item.reject(error)
       return
     }
-    this.#published(ends, started)
+    this.#published(scope)
     for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!)
   }
 
@@ -614,10 +702,12 @@ export class Log extends EventEmitter<LogEvents> {
   }
 
   /** After a commit: the new records become readable, their subscribers wake, the budget is checked. */
-  #published(ends: Map<PartitionState, number>, started: number): void {
+  #published(scope: CommitScope): void {
     this.#commits++
-    this.#latency.record(performance.now() - started)
-    for (const [ps, end] of ends) {
+    this.#appendedRecords += scope.records
+    this.#appendedBytes += scope.bytes
+    this.#latency.record(performance.now() - scope.started)
+    for (const [ps, end] of scope.ends) {
       ps.durableNext = end
       if (ps.waiters.size > 0) {
         const waiters = [...ps.waiters]
@@ -628,24 +718,24 @@ export class Log extends EventEmitter<LogEvents> {
     this.#afterCommit()
   }
 
-  /** Inside the write transaction: encodes one prepared append into its partitions' batches. */
-  #writeRecords(item: PreparedAppend, ends: Map<PartitionState, number>): AppendResult[] {
+  /** Inside the write transaction: copies one prepared append into its partitions' batches. */
+  #writeRecords(item: PreparedAppend, scope: CommitScope): AppendResult[] {
     const indexInterval = this.#options.timeIndexIntervalBytes
-    const { topic, records, partitions, timestamps, sizes } = item
-    const out: AppendResult[] = new Array<AppendResult>(records.length)
-    let appendedBytes = 0
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i]!
+    const { topic, partitions, timestamps, sizes, encoded } = item
+    const out: AppendResult[] = new Array<AppendResult>(sizes.length)
+    let position = 0
+    for (let i = 0; i < sizes.length; i++) {
       const ps = topic.partitions[partitions[i]!]!
       const size = sizes[i]!
       const builder = (ps.builder ??= new BatchBuilder(MAX_BATCH_BYTES))
       if (!builder.fits(size, MAX_BATCH_BYTES)) this.#putBatch(ps, builder)
       const offset = ps.next++
       // Recorded before anything can throw, so a failed transaction reloads every partition it touched.
-      ends.set(ps, ps.next)
+      scope.ends.set(ps, ps.next)
       const timestampMs = timestamps[i]!
       const at = builder.begin(size, offset)
-      encodeRecord(builder.buffer, at, record.key, record.value, timestampMs, record.headers ?? EMPTY_HEADERS)
+      encoded.copy(builder.buffer, at, position, position + size)
+      position += size
       const stored = size + RECORD_OVERHEAD_BYTES
       ps.bytes += stored
       if (timestampMs > ps.maxTimestampMs) {
@@ -657,11 +747,10 @@ export class Log extends EventEmitter<LogEvents> {
         }
       }
       ps.bytesSinceIndex += stored
-      appendedBytes += stored
+      scope.bytes += stored
       out[i] = { partition: ps.partition, offset }
     }
-    this.#appendedRecords += records.length
-    this.#appendedBytes += appendedBytes
+    scope.records += sizes.length
     return out
   }
 
@@ -756,6 +845,8 @@ export class Log extends EventEmitter<LogEvents> {
     if (!Number.isInteger(maxRecords) || maxRecords < 1) {
       throw new LogError('INVALID_ARGUMENT', `maxRecords must be an integer ≥ 1, got ${maxRecords}`)
     }
+    if (!(maxBytes >= 0))
+      throw new LogError('INVALID_ARGUMENT', `maxBytes must be a number ≥ 0, got ${maxBytes}`)
     const end = Math.min(ps.durableNext, fromOffset + maxRecords)
     const out: LogRecord[] = []
     if (fromOffset >= end) return out
@@ -779,6 +870,10 @@ export class Log extends EventEmitter<LogEvents> {
   subscribe(topicName: string, partition: number, options: SubscribeOptions = {}): Subscription {
     this.#assertOpen()
     const ps = this.#partition(topicName, partition)
+    const batchSize = options.batchSize ?? DEFAULT_READ_MAX_RECORDS
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new LogError('INVALID_ARGUMENT', `batchSize must be an integer ≥ 1, got ${batchSize}`)
+    }
     const from = options.fromOffset ?? 'earliest'
     const start = from === 'earliest' ? ps.start : from === 'latest' ? ps.durableNext : from
     this.#checkOffset(ps, start)
@@ -981,10 +1076,17 @@ export class Log extends EventEmitter<LogEvents> {
     while (budget !== null && this.#logBytes() > budget) {
       const plans = this.#planBudget(this.#logBytes() - budget)
       if (plans.length === 0) {
-        this.emit('budget-exceeded', { logBytes: this.#logBytes(), budgetBytes: budget })
+        if (!this.#overBudget) {
+          this.#overBudget = true
+          this.emit('budget-exceeded', { logBytes: this.#logBytes(), budgetBytes: budget })
+        }
         break
       }
       events.push(...this.#trim(plans))
+    }
+    if (budget !== null && this.#overBudget && this.#logBytes() <= budget) {
+      this.#overBudget = false
+      this.emit('budget-recovered', { logBytes: this.#logBytes(), budgetBytes: budget })
     }
     return events
   }
@@ -1087,17 +1189,17 @@ export class Log extends EventEmitter<LogEvents> {
   #dropRecords(ps: PartitionState, toOffset: number): void {
     const { id } = ps.topic
     const { partition } = ps
-    const doomed: { key: Buffer; value: Buffer }[] = [
-      ...this.#records.getRange({
-        start: partitionKey(id, partition),
-        end: makeKey(id, partition, toOffset),
-      }),
+    // Keys only: values are copied out of LMDB, and only the last batch can straddle toOffset.
+    const doomed = [
+      ...this.#records.getKeys({ start: partitionKey(id, partition), end: makeKey(id, partition, toOffset) }),
     ]
-    for (const { key, value } of doomed) {
-      this.#records.removeSync(key)
-      const base = keyValue(key)
-      if (base + batchCount(value) > toOffset) {
-        this.#records.putSync(makeKey(id, partition, toOffset), dropBatchHead(value, toOffset - base))
+    const last = doomed.at(-1)
+    const straddling = last === undefined ? undefined : this.#records.get(last)
+    for (const key of doomed) this.#records.removeSync(key)
+    if (last !== undefined && straddling !== undefined) {
+      const base = keyValue(last)
+      if (base + batchCount(straddling) > toOffset) {
+        this.#records.putSync(makeKey(id, partition, toOffset), dropBatchHead(straddling, toOffset - base))
       }
     }
   }
@@ -1187,6 +1289,7 @@ export class Log extends EventEmitter<LogEvents> {
       logBytes: this.#logBytes(),
       fileBytes,
       retentionFailures: this.#retentionFailures,
+      overBudget: this.#overBudget,
     }
   }
 
@@ -1195,15 +1298,22 @@ export class Log extends EventEmitter<LogEvents> {
   }
 
   /** Waits for pending appends to become durable, ends subscriptions, closes LMDB, releases the directory. */
-  async close(): Promise<void> {
-    if (this.#closed) return
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true
     clearInterval(this.#retentionTimer)
     for (const subscription of this.#subscriptions) subscription.wake()
     this.#commitPending()
     await this.#maintenance
-    await this.#env.close()
-    this.#releaseLock()
+    try {
+      await this.#env.close()
+    } finally {
+      this.#releaseLock()
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -1251,6 +1361,10 @@ function outOfRange(ps: PartitionState, offset: number): LogError {
     `offset ${offset} is outside ${ps.topic.name}/${ps.partition}'s range [${ps.start}, ${ps.durableNext}]; ` +
       (offset < ps.start ? 'it was trimmed, resume from startOffset()' : 'read from at most endOffset()'),
   )
+}
+
+function newScope(): CommitScope {
+  return { ends: new Map(), started: performance.now(), records: 0, bytes: 0 }
 }
 
 function newPartitionState(topic: TopicState, partition: number): PartitionState {

@@ -74,7 +74,13 @@ export const logOptionsSchema = z
       .default(DEFAULT_MAX_RECORD_BYTES),
     /** Budget for the whole log, in stored bytes (records + keys); null means unbounded. */
     diskBudgetBytes: nonNegativeInt.nullable().default(null),
-    /** LMDB map size: the largest the data file may grow (virtual address space; the file grows as written). */
+    /**
+     * Appends to classes above the lowest that would take those classes past this many stored
+     * bytes are refused (DISK_BUDGET_EXCEEDED, retriable); the lowest class is never refused, the
+     * budget trims it. Null: 2 × diskBudgetBytes when a budget is set, else unbounded.
+     */
+    diskHardLimitBytes: nonNegativeInt.nullable().default(null),
+    /** Initial LMDB map size (address space reserved up front; lmdb-js grows it when full). Bound the disk with diskBudgetBytes/diskHardLimitBytes. */
     mapSizeBytes: z
       .number()
       .int()

@@ -49,8 +49,10 @@ export function encodeSampleBlock(block: SampleBlock): Uint8Array {
       `samples must be an Int16Array or a Float32Array, got ${Object.prototype.toString.call(samples)}`,
     )
   }
-  if (!(sampleRateHz > 0) || !Number.isFinite(sampleRateHz)) {
-    throw invalid(`sampleRateHz must be a finite number > 0, got ${sampleRateHz}`)
+  // Stored as float32: the rate must survive that, or the block could never be decoded.
+  const stored = Math.fround(sampleRateHz)
+  if (!(stored > 0) || !Number.isFinite(stored)) {
+    throw invalid(`sampleRateHz must be a finite number > 0 that fits a float32, got ${sampleRateHz}`)
   }
   if (!Number.isFinite(firstSampleTimeMs))
     throw invalid(`firstSampleTimeMs must be finite, got ${firstSampleTimeMs}`)

@@ -34,6 +34,7 @@ export class Subscription implements AsyncIterableIterator<LogRecord, undefined>
   #position: number
   #closed = false
   #wake: (() => void) | undefined
+  #queue: Promise<unknown> = Promise.resolve()
   readonly #onAbort = (): void => void this.close()
 
   constructor(source: SubscriptionSource, fromOffset: number, options: SubscribeOptions) {
@@ -41,8 +42,8 @@ export class Subscription implements AsyncIterableIterator<LogRecord, undefined>
     this.#position = fromOffset
     this.#batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE
     this.#signal = options.signal
-    if (this.#signal?.aborted) this.#closed = true
-    this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
+    if (this.#signal?.aborted) void this.close()
+    else this.#signal?.addEventListener('abort', this.#onAbort, { once: true })
   }
 
   /** The offset of the next record this subscription will yield. */
@@ -50,7 +51,17 @@ export class Subscription implements AsyncIterableIterator<LogRecord, undefined>
     return this.#position
   }
 
-  async next(): Promise<IteratorResult<LogRecord, undefined>> {
+  /** Calls are served one at a time, in order, so concurrent next() calls each settle. */
+  next(): Promise<IteratorResult<LogRecord, undefined>> {
+    const result = this.#queue.then(() => this.#next())
+    this.#queue = result.then(
+      () => undefined,
+      () => undefined,
+    )
+    return result
+  }
+
+  async #next(): Promise<IteratorResult<LogRecord, undefined>> {
     for (;;) {
       if (this.#closed || this.#source.isClosed()) {
         return this.close()
@@ -60,7 +71,13 @@ export class Subscription implements AsyncIterableIterator<LogRecord, undefined>
         this.#position = record.offset + 1
         return { done: false, value: record }
       }
-      this.#buffer = this.#source.read(this.#position, this.#batchSize)
+      try {
+        this.#buffer = this.#source.read(this.#position, this.#batchSize)
+      } catch (error) {
+        // for await does not call return() when next() rejects: release everything here.
+        await this.close()
+        throw error
+      }
       this.#index = 0
       if (this.#buffer.length > 0) continue
       await new Promise<void>((resolve) => {

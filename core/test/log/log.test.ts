@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -838,9 +838,33 @@ describe('directory lock', () => {
     expect(second.topics().map((t) => t.name)).toEqual(['t'])
   })
 
+  /** A lock file as a running process would have written it: pid, boot id and its start time. */
+  function lockOf(pid: number, overrides: { startTime?: string; bootId?: string } = {}): string {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return JSON.stringify({
+      pid,
+      bootId: overrides.bootId ?? readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+      startTime: overrides.startTime ?? stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19],
+    })
+  }
+
+  it('takes over a lock whose pid now belongs to another process (pid reuse after a crash)', async () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'LOCK'), lockOf(process.ppid, { startTime: '1' }))
+    const log = await openLog(dir)
+    expect(log.closed).toBe(false)
+  })
+
+  it('takes over a lock written before a reboot', async () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'LOCK'), lockOf(process.ppid, { bootId: '00000000-0000-0000-0000-000000000000' }))
+    const log = await openLog(dir)
+    expect(log.closed).toBe(false)
+  })
+
   it('refuses a directory locked by another live process (LOG_LOCKED, retriable)', async () => {
     const dir = tempDir()
-    writeFileSync(join(dir, 'LOCK'), String(process.ppid))
+    writeFileSync(join(dir, 'LOCK'), lockOf(process.ppid))
     try {
       await openLog(dir)
       expect.unreachable('opened a directory locked by a live process')
