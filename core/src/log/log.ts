@@ -6,7 +6,7 @@ import { LogError } from './errors.ts'
 import { LatencyWindow, type LatencySummary } from './latency.ts'
 import { acquireDirectoryLock } from './lock.ts'
 import { checkManifest, lmdbKey } from './manifest.ts'
-import { BatchBuilder, batchCount, dropBatchHead, MAX_BATCH_BYTES, walkBatch } from './batch.ts'
+import { BatchBuilder, batchCount, BufferPool, dropBatchHead, MAX_BATCH_BYTES, walkBatch } from './batch.ts'
 import { keyValue, makeKey, MAX_KEY_VALUE, RECORD_KEY_BYTES, writeKey } from './keys.ts'
 import { partitionForKey } from './murmur2.ts'
 import {
@@ -223,6 +223,7 @@ export class Log extends EventEmitter<LogEvents> {
   readonly #floors = new Map<PartitionState, Map<string, number>>()
   readonly #keyScratch = Buffer.allocUnsafe(RECORD_KEY_BYTES)
   #pending: PendingAppend[] = []
+  readonly #encodeBuffers = new BufferPool()
   #commitScheduled = false
   #inTransaction = false
   #maintenance: Promise<unknown> = Promise.resolve()
@@ -473,7 +474,7 @@ export class Log extends EventEmitter<LogEvents> {
         total += size
       }
       this.#checkHardLimit(topic, total + sizes.length * RECORD_OVERHEAD_BYTES)
-      const encoded = Buffer.allocUnsafe(total)
+      const encoded = this.#encodeBuffers.take(total)
       let position = 0
       for (let i = 0; i < records.length; i++) {
         const record = records[i]!
@@ -554,7 +555,10 @@ export class Log extends EventEmitter<LogEvents> {
     const tx: LogTransaction = {
       append: (topic, records) => {
         assertActive()
-        return this.#writeRecords(this.#prepare(topic, records), scope)
+        const prepared = this.#prepare(topic, records)
+        const results = this.#writeRecords(prepared, scope)
+        this.#encodeBuffers.give(prepared.encoded)
+        return results
       },
       commitOffset: (group, topic, partition, offset, metadata = '') => {
         assertActive()
@@ -679,6 +683,7 @@ export class Log extends EventEmitter<LogEvents> {
         for (const item of batch) results.push(this.#writeRecords(item, scope))
         this.#finishWrites(scope.ends)
       })
+      for (const item of batch) this.#encodeBuffers.give(item.encoded)
     } catch (cause) {
       this.#rollback(scope.ends)
       const error = new LogError('STORAGE_FAILURE', `append failed and was not written: ${String(cause)}`, {
