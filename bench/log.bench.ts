@@ -11,7 +11,7 @@ import { median, percentile, report } from './report.ts'
 const ROUNDS = 3
 const RECORDS = 1_000_000
 const BATCH = 1000
-const IN_FLIGHT = 8
+const IN_FLIGHT = 4
 const VALUE_BYTES = 100
 const ACK_LOAD_RPS = 20_000
 const ACK_SECONDS = 3

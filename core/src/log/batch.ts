@@ -104,7 +104,7 @@ export function dropBatchHead(batch: Buffer, skip: number): Buffer {
 export class BufferPool {
   static readonly MIN_POOLED_BYTES = 4096
   static readonly BUFFER_BYTES = MAX_BATCH_BYTES
-  static readonly MAX_FREE = 8
+  static readonly MAX_FREE = 32
   readonly #free: Buffer[] = []
 
   /** A buffer of at least `size` bytes (its contents are garbage). */
