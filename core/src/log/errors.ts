@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error.ts'
+
 export const logErrorCodes = [
   'LOG_CLOSED',
   'LOG_LOCKED',
@@ -21,16 +23,7 @@ export type LogErrorCode = (typeof logErrorCodes)[number]
  * the bad value and what to do instead; `retriable` says whether the same call may succeed
  * later without the caller changing anything.
  */
-export class LogError extends Error {
-  readonly code: LogErrorCode
-  readonly retriable: boolean
-  constructor(code: LogErrorCode, message: string, options: ErrorOptions & { retriable?: boolean } = {}) {
-    super(message, options)
-    this.name = 'LogError'
-    this.code = code
-    this.retriable = options.retriable ?? false
-  }
-}
+export class LogError extends CodedError<LogErrorCode> {}
 
 export function isLogError(error: unknown, code?: LogErrorCode): error is LogError {
   return error instanceof LogError && (code === undefined || error.code === code)

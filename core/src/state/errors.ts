@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error.ts'
+
 export const stateErrorCodes = [
   'STORE_CLOSED',
   'INVALID_ARGUMENT',
@@ -20,16 +22,7 @@ export type StateErrorCode = (typeof stateErrorCodes)[number]
  * without the caller changing anything (BUFFER_FULL after a commit, NOT_UP_TO_BOUND once the store has
  * caught up).
  */
-export class StateError extends Error {
-  readonly code: StateErrorCode
-  readonly retriable: boolean
-  constructor(code: StateErrorCode, message: string, options: ErrorOptions & { retriable?: boolean } = {}) {
-    super(message, options)
-    this.name = 'StateError'
-    this.code = code
-    this.retriable = options.retriable ?? false
-  }
-}
+export class StateError extends CodedError<StateErrorCode> {}
 
 export function isStateError(error: unknown, code?: StateErrorCode): error is StateError {
   return error instanceof StateError && (code === undefined || error.code === code)

@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error.ts'
+
 export const streamsErrorCodes = [
   'INVALID_WINDOW',
   'INVALID_TOPOLOGY',
@@ -8,13 +10,4 @@ export const streamsErrorCodes = [
 export type StreamsErrorCode = (typeof streamsErrorCodes)[number]
 
 /** Failures of the streams engine: a stable `code`, a message naming the bad value and the fix. */
-export class StreamsError extends Error {
-  readonly code: StreamsErrorCode
-  readonly retriable: boolean
-  constructor(code: StreamsErrorCode, message: string, options: ErrorOptions & { retriable?: boolean } = {}) {
-    super(message, options)
-    this.name = 'StreamsError'
-    this.code = code
-    this.retriable = options.retriable ?? false
-  }
-}
+export class StreamsError extends CodedError<StreamsErrorCode> {}
