@@ -3,6 +3,10 @@ import { CodedError } from '../coded-error.ts'
 export const streamsErrorCodes = [
   'INVALID_WINDOW',
   'INVALID_TOPOLOGY',
+  'INVALID_ARGUMENT',
+  'UNKNOWN_TOPIC',
+  'UNKNOWN_STORE',
+  'STATE_NOT_RESTORABLE',
   'SERDE_FAILURE',
   'TASK_FAILED',
   'STREAMS_CLOSED',

@@ -1,2 +1,21 @@
 export { StreamsError, streamsErrorCodes, type StreamsErrorCode } from './errors.ts'
 export { JoinWindows, SessionWindows, SlidingWindows, TimeWindows, type Window } from './windows.ts'
+export {
+  BranchedKStream,
+  KGroupedStream,
+  KStream,
+  KTable,
+  StreamsBuilder,
+  type Materialized,
+  type SerdeOptions,
+} from './dsl.ts'
+export { StreamsEngine, type EngineMetrics, type ProducedRecord } from './engine.ts'
+export { DEFAULT_MAX_RECORDS_PER_COMMIT, type EngineOptions, type EngineOptionsInput } from './options.ts'
+export {
+  Topology,
+  type ProcessorContext,
+  type StreamRecord,
+  type SubTopology,
+  type TopologyNode,
+} from './topology.ts'
+export * from '../testing/index.ts'

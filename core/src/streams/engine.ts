@@ -1,0 +1,539 @@
+import type { Log, LogTransaction } from '../log/index.ts'
+import {
+  Position,
+  Stores,
+  type KeyValue,
+  type KeyValueStore,
+  type ReadOnlyKeyValueStore,
+  type Serde,
+} from '../state/index.ts'
+import { StreamsError } from './errors.ts'
+import { engineOptionsSchema, parseOrThrow, type EngineOptions, type EngineOptionsInput } from './options.ts'
+import type {
+  Forward,
+  ProcessFn,
+  SinkNode,
+  SourceNode,
+  StreamRecord,
+  SubTopology,
+  Topology,
+} from './topology.ts'
+
+/*
+ * Runs a Topology over a Log: one task per sub-topology and input partition, each processing its
+ * records in offset order and committing a batch — its output appends (including repartition
+ * topics) and its input offsets (consumer group = applicationId) — in ONE `log.transact`.
+ *
+ * State (this slice): stores are in memory, per task. They are NOT yet part of the commit
+ * transaction, so they are not durable and are not restored: the next step is for the Log to expose
+ * its LMDB environment to core/src/state, build the stores persistent in that environment, and
+ * flush them inside the same `transact` (StateStore.flush's contract), which makes the commit cover
+ * inputs, outputs and state together. Until then:
+ *  - an engine refuses to start (STATE_NOT_RESTORABLE) a stateful sub-topology whose application
+ *    already has committed offsets, rather than continue with empty state;
+ *  - a failed task leaves its stores ahead of the aborted commit, so the engine stops for good
+ *    (every later call throws STREAMS_CLOSED naming the failure).
+ */
+
+/** One record the engine appended to an output or repartition topic, in production order. */
+export interface ProducedRecord {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+}
+
+export interface EngineMetrics {
+  /** Input records processed (each record once, counted when its batch committed). */
+  readonly processedRecords: number
+  /** Records skipped on purpose, e.g. a null key reaching an aggregation. */
+  readonly droppedRecords: number
+  /** Commit transactions. */
+  readonly commits: number
+}
+
+interface Input {
+  readonly source: SourceNode
+  readonly topic: string
+  readonly partition: number
+  next: number
+  readonly buffer: BufferedRecord[]
+}
+
+interface Batch {
+  readonly records: number
+  readonly produced: ProducedRecord[]
+  readonly consumed: ReadonlyMap<Input, number>
+}
+
+interface BufferedRecord {
+  readonly offset: number
+  readonly key: Uint8Array | null
+  readonly value: Uint8Array
+  readonly timestampMs: number
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+class Task {
+  readonly id: string
+  readonly stores = new Map<string, KeyValueStore<unknown, unknown>>()
+  readonly #topology: Topology
+  readonly #inputs: Input[]
+  readonly #processors = new Map<string, ProcessFn>()
+  readonly #physical: (node: SourceNode | SinkNode) => string
+  #current: { topic: string; partition: number; offset: number } | undefined
+  #tx: LogTransaction | undefined
+  #produced: ProducedRecord[] = []
+
+  constructor(
+    engine: StreamsEngine,
+    topology: Topology,
+    sub: SubTopology,
+    partition: number,
+    inputs: Input[],
+    physical: (node: SourceNode | SinkNode) => string,
+  ) {
+    this.id = `${sub.id}_${partition}`
+    this.#topology = topology
+    this.#inputs = inputs
+    this.#physical = physical
+    for (const def of topology.stores.filter((s) => sub.stores.includes(s.name))) {
+      const builder = Stores.keyValueStoreBuilder(
+        Stores.inMemoryKeyValueStore(def.name),
+        def.keySerde,
+        def.valueSerde,
+      )
+      this.stores.set(def.name, builder.withCachingDisabled().build())
+    }
+    const context = {
+      taskId: this.id,
+      keyValueStore: (name: string) => {
+        const store = this.stores.get(name)
+        if (store === undefined) {
+          throw new StreamsError(
+            'UNKNOWN_STORE',
+            `task ${this.id} has no store ${name}; declare it on the processor`,
+          )
+        }
+        return store
+      },
+      dropped: () => {
+        engine.countDropped()
+      },
+    }
+    for (const name of sub.nodes) {
+      const node = topology.node(name)
+      if (node.kind === 'processor') this.#processors.set(name, node.create(context))
+    }
+  }
+
+  /** Reads what the log has for this task's inputs (outside the commit transaction); true if any is pending. */
+  fetch(log: Log, maxRecords: number): boolean {
+    let pending = false
+    for (const input of this.#inputs) {
+      if (input.buffer.length === 0 && input.next < log.endOffset(input.topic, input.partition)) {
+        for (const r of log.read(input.topic, input.partition, input.next, { maxRecords })) {
+          // Log records are views valid until the next read: copy.
+          input.buffer.push({
+            offset: r.offset,
+            key: r.key === null ? null : r.key.slice(),
+            value: r.value.slice(),
+            timestampMs: r.timestampMs,
+          })
+        }
+      }
+      pending ||= input.buffer.length > 0
+    }
+    return pending
+  }
+
+  /**
+   * Inside the commit transaction: processes up to `maxRecords` buffered records, lowest timestamp
+   * first across inputs (offset order within each), then commits the inputs' next offsets.
+   */
+  process(tx: LogTransaction, maxRecords: number, group: string): Batch {
+    this.#tx = tx
+    this.#produced = []
+    const consumed = new Map<Input, number>()
+    let records = 0
+    try {
+      for (; records < maxRecords; records++) {
+        let input: Input | undefined
+        for (const candidate of this.#inputs) {
+          const head = candidate.buffer[consumed.get(candidate) ?? 0]
+          if (head === undefined) continue
+          const best = input?.buffer[consumed.get(input) ?? 0]
+          if (best === undefined || head.timestampMs < best.timestampMs) input = candidate
+        }
+        if (input === undefined) break
+        const index = consumed.get(input) ?? 0
+        consumed.set(input, index + 1)
+        this.#processRecord(input, input.buffer[index]!)
+      }
+      for (const [input, count] of consumed) {
+        tx.commitOffset(group, input.topic, input.partition, input.buffer[count - 1]!.offset + 1)
+      }
+    } finally {
+      this.#tx = undefined
+      this.#current = undefined
+    }
+    return { records, produced: this.#produced, consumed }
+  }
+
+  /** After the commit transaction succeeded: drops the records it consumed. */
+  advance(consumed: ReadonlyMap<Input, number>): void {
+    for (const [input, count] of consumed) {
+      input.next = input.buffer[count - 1]!.offset + 1
+      input.buffer.splice(0, count)
+    }
+  }
+
+  #processRecord(input: Input, record: BufferedRecord): void {
+    const { source } = input
+    this.#current = { topic: input.topic, partition: input.partition, offset: record.offset }
+    let key: unknown
+    let value: unknown
+    try {
+      key = record.key === null ? null : source.keySerde.deserialize(record.key)
+      value = source.valueSerde.deserialize(record.value)
+    } catch (cause) {
+      throw new StreamsError(
+        'SERDE_FAILURE',
+        `task ${this.id}: source ${source.name} could not deserialize ${this.#where()}: ${message(cause)}; check the serdes given to stream()`,
+        { cause },
+      )
+    }
+    this.#forwardFrom(source.name, { key, value, timestampMs: record.timestampMs })
+    for (const store of this.stores.values())
+      store.updatePosition(input.topic, input.partition, record.offset)
+  }
+
+  #where(): string {
+    const c = this.#current
+    return c === undefined ? 'no record' : `${c.topic}/${c.partition}@${c.offset}`
+  }
+
+  #forwardFrom(name: string, record: StreamRecord, child?: string): void {
+    if (child !== undefined) {
+      this.#deliver(child, record)
+      return
+    }
+    for (const next of this.#topology.children(name)) this.#deliver(next, record)
+  }
+
+  #deliver(name: string, record: StreamRecord): void {
+    const node = this.#topology.node(name)
+    try {
+      switch (node.kind) {
+        case 'processor': {
+          const forward: Forward = (out, child) => {
+            this.#forwardFrom(name, out, child)
+          }
+          this.#processors.get(name)!(record, forward)
+          return
+        }
+        case 'sink':
+          this.#sink(node, record)
+          return
+        case 'source':
+          throw new StreamsError('INVALID_TOPOLOGY', `source ${name} cannot be a child of another node`)
+        default:
+          node satisfies never
+      }
+    } catch (cause) {
+      if (cause instanceof StreamsError) throw cause
+      throw new StreamsError(
+        'TASK_FAILED',
+        `task ${this.id} failed in node ${name} processing ${this.#where()}: ${message(cause)}`,
+        { cause },
+      )
+    }
+  }
+
+  #sink(node: SinkNode, record: StreamRecord): void {
+    const topic = this.#physical(node)
+    let key: Uint8Array | null
+    let value: Uint8Array
+    try {
+      key = record.key === null || record.key === undefined ? null : node.keySerde.serialize(record.key)
+      value = node.valueSerde.serialize(record.value)
+    } catch (cause) {
+      throw new StreamsError(
+        'SERDE_FAILURE',
+        `task ${this.id}: sink ${node.name} could not serialize a record for ${topic} (from ${this.#where()}): ${message(cause)}; pass matching serdes to to()/groupBy()`,
+        { cause },
+      )
+    }
+    const [result] = this.#tx!.append(topic, [{ key, value, timestampMs: record.timestampMs }])
+    this.#produced.push({ topic, partition: result!.partition, offset: result!.offset })
+  }
+
+  close(): void {
+    for (const store of this.stores.values()) store.close()
+  }
+}
+
+/**
+ * Runs a Topology over a Log, synchronously, as far as the log has input: see `processAvailable`.
+ * Source and sink topics must exist; repartition topics `<applicationId>-<name>-repartition` are
+ * created (with as many partitions as the sub-topology that writes them has tasks).
+ */
+export class StreamsEngine {
+  readonly #log: Log
+  readonly #topology: Topology
+  readonly #options: EngineOptions
+  readonly #tasks: Task[]
+  #closed = false
+  #failure: StreamsError | undefined
+  #processed = 0
+  #dropped = 0
+  #commits = 0
+
+  private constructor(
+    log: Log,
+    topology: Topology,
+    options: EngineOptions,
+    build: (engine: StreamsEngine) => Task[],
+  ) {
+    this.#log = log
+    this.#topology = topology
+    this.#options = options
+    this.#tasks = build(this)
+  }
+
+  /**
+   * Validates the topology against the log, creates its repartition topics and tasks. Throws
+   * UNKNOWN_TOPIC (a source or sink topic is missing), INVALID_TOPOLOGY (a repartition topic exists
+   * with another partition count), STATE_NOT_RESTORABLE (see the module comment), INVALID_ARGUMENT.
+   */
+  static async start(topology: Topology, log: Log, input: EngineOptionsInput): Promise<StreamsEngine> {
+    const options = parseOrThrow(engineOptionsSchema, input, 'streams engine options')
+    const { applicationId } = options
+    const physical = (node: SourceNode | SinkNode): string =>
+      node.internal ? `${applicationId}-${node.topic}` : node.topic
+    const existing = new Map(log.topics().map((t) => [t.name, t.config.partitions]))
+    const partitions = new Map<string, number>()
+    for (const topic of [...topology.sourceTopics, ...topology.sinkTopics]) {
+      const count = existing.get(topic)
+      if (count === undefined) {
+        throw new StreamsError(
+          'UNKNOWN_TOPIC',
+          `topic ${topic} does not exist; create it before starting the topology`,
+        )
+      }
+      partitions.set(topic, count)
+    }
+    const taskCounts = resolveTaskCounts(topology, partitions, physical)
+    for (const sub of topology.subTopologies) {
+      for (const sink of sub.sinks.filter((s) => s.internal)) {
+        const topic = physical(sink)
+        const wanted = taskCounts.get(sub.id)!
+        const have = existing.get(topic)
+        if (have !== undefined && have !== wanted) {
+          throw new StreamsError(
+            'INVALID_TOPOLOGY',
+            `repartition topic ${topic} has ${have} partitions, the topology needs ${wanted}; reset the application (delete the topic) or keep the input partition counts`,
+          )
+        }
+        await log.ensureTopic(topic, { partitions: wanted })
+      }
+    }
+    for (const sub of topology.subTopologies.filter((s) => s.stores.length > 0)) {
+      for (const source of sub.sources) {
+        const topic = physical(source)
+        for (let p = 0; p < partitions.get(topic)!; p++) {
+          if (log.fetchOffset(applicationId, topic, p) !== undefined) {
+            throw new StreamsError(
+              'STATE_NOT_RESTORABLE',
+              `application ${applicationId} has committed offsets on ${topic}/${p} but its stores (${sub.stores.join(', ')}) are in memory and cannot be restored yet; use a new applicationId or reset the application`,
+            )
+          }
+        }
+      }
+    }
+    return new StreamsEngine(log, topology, options, (engine) =>
+      topology.subTopologies.flatMap((sub) =>
+        Array.from({ length: taskCounts.get(sub.id)! }, (_, p) => {
+          const inputs = sub.sources.flatMap((source): Input[] => {
+            const topic = physical(source)
+            if (p >= partitions.get(topic)!) return []
+            const committed = log.fetchOffset(applicationId, topic, p)?.offset
+            return [{ source, topic, partition: p, next: committed ?? log.startOffset(topic, p), buffer: [] }]
+          })
+          return new Task(engine, topology, sub, p, inputs, physical)
+        }),
+      ),
+    )
+  }
+
+  /**
+   * Processes every record available in the log — including records the engine itself writes to
+   * repartition topics on the way — and returns what it appended to output and repartition topics,
+   * in production order. Each task commits at most `maxRecordsPerCommit` records per transaction.
+   * Throws TASK_FAILED (a user function threw; names the task, node and input record) or
+   * SERDE_FAILURE; that batch is not committed, and the engine is then stopped for good.
+   */
+  processAvailable(): ProducedRecord[] {
+    this.#assertUsable()
+    const produced: ProducedRecord[] = []
+    const group = this.#options.applicationId
+    const max = this.#options.maxRecordsPerCommit
+    for (let progressed = true; progressed;) {
+      progressed = false
+      for (const task of this.#tasks) {
+        if (!task.fetch(this.#log, max)) continue
+        let batch: Batch
+        try {
+          batch = this.#log.transact((tx) => task.process(tx, max, group))
+        } catch (cause) {
+          this.#failure =
+            cause instanceof StreamsError
+              ? cause
+              : new StreamsError('TASK_FAILED', `task ${task.id} failed to commit: ${message(cause)}`, {
+                  cause,
+                })
+          throw this.#failure
+        }
+        task.advance(batch.consumed)
+        produced.push(...batch.produced)
+        this.#processed += batch.records
+        this.#commits++
+        progressed = true
+      }
+    }
+    return produced
+  }
+
+  /**
+   * A read-only view of the key-value store `name` across all tasks (each key lives in exactly one
+   * task's instance). range() and all() read every instance and return entries in key-byte order.
+   * Throws UNKNOWN_STORE.
+   */
+  keyValueStore<K, V>(name: string): ReadOnlyKeyValueStore<K, V> {
+    this.#assertUsable()
+    const instances = this.#tasks.flatMap((t) => {
+      const store = t.stores.get(name)
+      return store === undefined ? [] : [store as KeyValueStore<K, V>]
+    })
+    if (instances.length === 0) {
+      throw new StreamsError('UNKNOWN_STORE', `the topology has no store named ${name}`)
+    }
+    const def = this.#topology.stores.find((s) => s.name === name)!
+    return new TasksKeyValueView(name, instances, def.keySerde as Serde<K>)
+  }
+
+  metrics(): EngineMetrics {
+    return { processedRecords: this.#processed, droppedRecords: this.#dropped, commits: this.#commits }
+  }
+
+  /** Internal: processors count their deliberate drops here. */
+  countDropped(): void {
+    this.#dropped++
+  }
+
+  /** Releases the tasks' stores. Idempotent. Committed offsets and outputs stay in the log. */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    for (const task of this.#tasks) task.close()
+  }
+
+  #assertUsable(): void {
+    if (this.#closed) throw new StreamsError('STREAMS_CLOSED', 'the streams engine is closed')
+    if (this.#failure !== undefined) {
+      throw new StreamsError(
+        'STREAMS_CLOSED',
+        `the streams engine stopped after a failure: ${this.#failure.message}`,
+        {
+          cause: this.#failure,
+        },
+      )
+    }
+  }
+}
+
+/** Tasks per sub-topology: the most partitions among its source topics, repartition topics resolved upstream first. */
+function resolveTaskCounts(
+  topology: Topology,
+  partitions: Map<string, number>,
+  physical: (node: SourceNode | SinkNode) => string,
+): Map<number, number> {
+  const counts = new Map<number, number>()
+  for (let progressed = true; progressed;) {
+    progressed = false
+    for (const sub of topology.subTopologies) {
+      if (counts.has(sub.id)) continue
+      const known = sub.sources.map((s) => partitions.get(physical(s)))
+      if (known.some((n) => n === undefined)) continue
+      const count = Math.max(...(known as number[]))
+      counts.set(sub.id, count)
+      for (const sink of sub.sinks.filter((s) => s.internal)) partitions.set(physical(sink), count)
+      progressed = true
+    }
+  }
+  if (counts.size < topology.subTopologies.length) {
+    throw new StreamsError(
+      'INVALID_TOPOLOGY',
+      'the repartition topics form a cycle; a topology must be acyclic',
+    )
+  }
+  return counts
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
+  return a.length - b.length
+}
+
+class TasksKeyValueView<K, V> implements ReadOnlyKeyValueStore<K, V> {
+  readonly name: string
+  readonly #instances: readonly KeyValueStore<K, V>[]
+  readonly #keySerde: Serde<K>
+
+  constructor(name: string, instances: readonly KeyValueStore<K, V>[], keySerde: Serde<K>) {
+    this.name = name
+    this.#instances = instances
+    this.#keySerde = keySerde
+  }
+
+  position(): Position {
+    const merged: Record<string, number> = {}
+    for (const store of this.#instances) {
+      for (const [tp, offset] of Object.entries(store.position().toJSON())) {
+        merged[tp] = Math.max(merged[tp] ?? -1, offset)
+      }
+    }
+    return Position.fromJSON(merged)
+  }
+
+  get(key: K): V | undefined {
+    for (const store of this.#instances) {
+      const value = store.get(key)
+      if (value !== undefined) return value
+    }
+    return undefined
+  }
+
+  range(from: K, to: K): Iterable<KeyValue<K, V>> {
+    return this.#sorted((store) => store.range(from, to))
+  }
+
+  all(): Iterable<KeyValue<K, V>> {
+    return this.#sorted((store) => store.all())
+  }
+
+  approximateNumEntries(): number {
+    return this.#instances.reduce((sum, store) => sum + store.approximateNumEntries(), 0)
+  }
+
+  #sorted(read: (store: KeyValueStore<K, V>) => Iterable<KeyValue<K, V>>): KeyValue<K, V>[] {
+    const entries = this.#instances.flatMap((store) => Array.from(read(store)))
+    if (this.#instances.length === 1) return entries
+    // Same order as one store: by serialized key bytes.
+    const keyed = entries.map((entry) => ({ bytes: this.#keySerde.serialize(entry.key), entry }))
+    return keyed.sort((a, b) => compareBytes(a.bytes, b.bytes)).map((k) => k.entry)
+  }
+}

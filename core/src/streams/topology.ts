@@ -1,0 +1,218 @@
+import type { Serde } from '../state/index.ts'
+import { StreamsError } from './errors.ts'
+
+/*
+ * The logical graph the DSL builds and the engine instantiates once per task. Records travel through
+ * it untyped (the DSL's generics are checked where the user writes them); serdes only matter where
+ * records cross the log: sources, sinks and repartition topics.
+ */
+
+/** A record as it flows between processor nodes. `timestampMs` is event time, carried to outputs. */
+export interface StreamRecord {
+  readonly key: unknown
+  readonly value: unknown
+  readonly timestampMs: number
+}
+
+/** Sends a record to every child, or to the one named child (used by split/branch). */
+export type Forward = (record: StreamRecord, child?: string) => void
+
+/** What a processor sees of its task: its key-value stores, by name. */
+export interface ProcessorContext {
+  readonly taskId: string
+  keyValueStore(name: string): TaskKeyValueStore
+  /** Counts a record the processor deliberately skipped (visible in the engine's metrics). */
+  dropped(reason: string): void
+}
+
+/** The store operations processors use; a subset of KeyValueStore, so a test can fake it. */
+export interface TaskKeyValueStore {
+  get(key: unknown): unknown
+  put(key: unknown, value: unknown): void
+}
+
+/** Processes one record; throws to fail the task. */
+export type ProcessFn = (record: StreamRecord, forward: Forward) => void
+
+export interface SourceNode {
+  readonly kind: 'source'
+  readonly name: string
+  /** The topic name; for an internal topic, without the `<applicationId>-` prefix. */
+  readonly topic: string
+  readonly internal: boolean
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+}
+
+export interface ProcessorNode {
+  readonly kind: 'processor'
+  readonly name: string
+  readonly parents: readonly string[]
+  readonly stores: readonly string[]
+  /** Called once per task: stateful processors bind their task's stores here. */
+  readonly create: (context: ProcessorContext) => ProcessFn
+}
+
+export interface SinkNode {
+  readonly kind: 'sink'
+  readonly name: string
+  readonly parents: readonly string[]
+  readonly topic: string
+  readonly internal: boolean
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+}
+
+export type TopologyNode = SourceNode | ProcessorNode | SinkNode
+
+export interface KeyValueStoreDef {
+  readonly name: string
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+}
+
+/** Nodes connected without crossing a topic: processed together by one task per input partition. */
+export interface SubTopology {
+  readonly id: number
+  /** Node names in the order they were added. */
+  readonly nodes: readonly string[]
+  readonly sources: readonly SourceNode[]
+  readonly sinks: readonly SinkNode[]
+  readonly stores: readonly string[]
+}
+
+/**
+ * A built, immutable processing graph (what `StreamsBuilder.build()` returns). Run it with
+ * `StreamsEngine` over a Log, or with `TopologyTestDriver` in tests.
+ */
+export class Topology {
+  readonly #nodes: ReadonlyMap<string, TopologyNode>
+  readonly #children: ReadonlyMap<string, readonly string[]>
+  readonly #stores: ReadonlyMap<string, KeyValueStoreDef>
+  readonly #subTopologies: readonly SubTopology[]
+
+  /** Internal: made by StreamsBuilder.build(). */
+  constructor(nodes: readonly TopologyNode[], stores: readonly KeyValueStoreDef[]) {
+    if (!nodes.some((n) => n.kind === 'source')) {
+      throw new StreamsError(
+        'INVALID_TOPOLOGY',
+        'the topology has no source; call builder.stream(topic) before build()',
+      )
+    }
+    this.#nodes = new Map(nodes.map((n) => [n.name, n]))
+    const children = new Map<string, string[]>(nodes.map((n) => [n.name, []]))
+    for (const node of nodes) {
+      if (node.kind === 'source') continue
+      for (const parent of node.parents) children.get(parent)!.push(node.name)
+    }
+    this.#children = children
+    this.#stores = new Map(stores.map((s) => [s.name, s]))
+    this.#subTopologies = splitSubTopologies(nodes, children)
+  }
+
+  node(name: string): TopologyNode {
+    const node = this.#nodes.get(name)
+    if (node === undefined) throw new StreamsError('INVALID_TOPOLOGY', `no node named ${name}`)
+    return node
+  }
+
+  children(name: string): readonly string[] {
+    return this.#children.get(name) ?? []
+  }
+
+  get subTopologies(): readonly SubTopology[] {
+    return this.#subTopologies
+  }
+
+  get stores(): readonly KeyValueStoreDef[] {
+    return [...this.#stores.values()]
+  }
+
+  /** Topics read by the topology, excluding internal (repartition) topics. */
+  get sourceTopics(): string[] {
+    return unique(
+      this.#subTopologies.flatMap((s) => s.sources.filter((n) => !n.internal).map((n) => n.topic)),
+    )
+  }
+
+  /** Topics written by the topology, excluding internal (repartition) topics. */
+  get sinkTopics(): string[] {
+    return unique(this.#subTopologies.flatMap((s) => s.sinks.filter((n) => !n.internal).map((n) => n.topic)))
+  }
+
+  /** Internal topic names, without the `<applicationId>-` prefix the engine adds. */
+  get internalTopics(): string[] {
+    return unique(this.#subTopologies.flatMap((s) => s.sinks.filter((n) => n.internal).map((n) => n.topic)))
+  }
+
+  /** A readable listing in Kafka Streams' `TopologyDescription` format. */
+  describe(): string {
+    const lines = ['Topologies:']
+    for (const sub of this.#subTopologies) {
+      lines.push(`   Sub-topology: ${sub.id}`)
+      for (const name of sub.nodes) {
+        const node = this.#nodes.get(name)!
+        switch (node.kind) {
+          case 'source':
+            lines.push(`    Source: ${name} (topics: [${node.topic}])`)
+            break
+          case 'processor':
+            lines.push(`    Processor: ${name} (stores: [${node.stores.join(', ')}])`)
+            break
+          case 'sink':
+            lines.push(`    Sink: ${name} (topic: ${node.topic})`)
+            break
+          default:
+            node satisfies never
+        }
+        const kids = this.children(name)
+        if (kids.length > 0) lines.push(`      --> ${kids.join(', ')}`)
+        if (node.kind !== 'source') lines.push(`      <-- ${node.parents.join(', ')}`)
+      }
+    }
+    return lines.join('\n') + '\n'
+  }
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)]
+}
+
+/** Connected components of the graph, where sink → topic → source edges do not connect. */
+function splitSubTopologies(
+  nodes: readonly TopologyNode[],
+  children: ReadonlyMap<string, readonly string[]>,
+): SubTopology[] {
+  const component = new Map<string, number>()
+  const neighbours = (node: TopologyNode): string[] => [
+    ...(node.kind === 'source' ? [] : node.parents),
+    ...(children.get(node.name) ?? []),
+  ]
+  const byName = new Map(nodes.map((n) => [n.name, n]))
+  let next = 0
+  for (const start of nodes) {
+    if (component.has(start.name)) continue
+    const id = next++
+    const stack = [start]
+    component.set(start.name, id)
+    while (stack.length > 0) {
+      for (const name of neighbours(stack.pop()!)) {
+        if (component.has(name)) continue
+        component.set(name, id)
+        stack.push(byName.get(name)!)
+      }
+    }
+  }
+  const subs: SubTopology[] = []
+  for (let id = 0; id < next; id++) {
+    const members = nodes.filter((n) => component.get(n.name) === id)
+    subs.push({
+      id,
+      nodes: members.map((n) => n.name),
+      sources: members.filter((n) => n.kind === 'source'),
+      sinks: members.filter((n) => n.kind === 'sink'),
+      stores: unique(members.flatMap((n) => (n.kind === 'processor' ? [...n.stores] : []))),
+    })
+  }
+  return subs
+}

@@ -1,0 +1,255 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { Log } from '../../src/log/index.ts'
+import { Serdes } from '../../src/state/index.ts'
+import { StreamsBuilder, StreamsEngine, TopologyTestDriver, type Topology } from '../../src/streams/index.ts'
+import { rejection, thrown } from './thrown.ts'
+
+const dirs: string[] = []
+const logs: Log[] = []
+const engines: StreamsEngine[] = []
+const drivers: TopologyTestDriver[] = []
+afterEach(async () => {
+  for (const driver of drivers.splice(0)) await driver.close()
+  for (const engine of engines.splice(0)) engine.close()
+  for (const log of logs.splice(0)) await log.close()
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+async function openLog(
+  dir = mkdtempSync(join(tmpdir(), 'vigil-streams-engine-')),
+): Promise<{ log: Log; dir: string }> {
+  if (!dirs.includes(dir)) dirs.push(dir)
+  const log = await Log.open({ dataDir: dir })
+  logs.push(log)
+  await log.ensureTopic('in')
+  await log.ensureTopic('out')
+  return { log, dir }
+}
+
+async function start(topology: Topology, log: Log, maxRecordsPerCommit = 1000): Promise<StreamsEngine> {
+  const engine = await StreamsEngine.start(topology, log, { applicationId: 'app', maxRecordsPerCommit })
+  engines.push(engine)
+  return engine
+}
+
+const utf8 = (s: string): Uint8Array => Serdes.String.serialize(s)
+const values = (log: Log, topic: string): string[] =>
+  log.read(topic, 0, 0).map((r) => Serdes.String.deserialize(r.value))
+
+function upperCase(): Topology {
+  const builder = new StreamsBuilder()
+  builder
+    .stream<string, string>('in')
+    .mapValues((v) => {
+      if (v === 'bad') throw new Error('cannot shout "bad"')
+      return v.toUpperCase()
+    })
+    .to('out')
+  return builder.build()
+}
+
+describe('StreamsEngine', () => {
+  it('commits outputs and input offsets together, and resumes after them on restart', async () => {
+    const { log } = await openLog()
+    await log.appendBatch(
+      'in',
+      ['a', 'b', 'c'].map((v) => ({ value: utf8(v) })),
+    )
+    const engine = await start(upperCase(), log, 2)
+    expect(engine.processAvailable()).toEqual([
+      { topic: 'out', partition: 0, offset: 0 },
+      { topic: 'out', partition: 0, offset: 1 },
+      { topic: 'out', partition: 0, offset: 2 },
+    ])
+    expect(engine.metrics()).toEqual({ processedRecords: 3, droppedRecords: 0, commits: 2 })
+    expect(log.fetchOffset('app', 'in', 0)?.offset).toBe(3)
+    engine.close()
+
+    await log.append('in', { value: utf8('d') })
+    const restarted = await start(upperCase(), log)
+    restarted.processAvailable()
+    expect(values(log, 'out')).toEqual(['A', 'B', 'C', 'D'])
+  })
+
+  it('a user function that throws fails the task with TASK_FAILED naming the node, and commits nothing of the batch', async () => {
+    const { log } = await openLog()
+    await log.appendBatch(
+      'in',
+      ['a', 'bad', 'c'].map((v) => ({ value: utf8(v) })),
+    )
+    const topology = upperCase()
+    const engine = await start(topology, log)
+    const failure = thrown(() => engine.processAvailable())
+    expect(failure.code).toBe('TASK_FAILED')
+    expect(failure.message).toMatch(
+      /task 0_0 failed in node KSTREAM-MAPVALUES-0000000001 processing in\/0@1: cannot shout "bad"/,
+    )
+    expect((failure.cause as Error).message).toBe('cannot shout "bad"')
+    // 'a' was processed before the failure but its output is in the aborted transaction.
+    expect(log.endOffset('out', 0)).toBe(0)
+    expect(log.fetchOffset('app', 'in', 0)).toBeUndefined()
+    const after = thrown(() => engine.processAvailable())
+    expect(after.code).toBe('STREAMS_CLOSED')
+    expect(after.message).toMatch(/stopped after a failure: .*cannot shout/)
+  })
+
+  it('a value the sink serde cannot write fails with SERDE_FAILURE naming the sink', async () => {
+    const { log } = await openLog()
+    const builder = new StreamsBuilder()
+    builder.stream<string, string>('in').to('out', { valueSerde: Serdes.Long as never })
+    await log.append('in', { value: utf8('not a number') })
+    const engine = await start(builder.build(), log)
+    const failure = thrown(() => engine.processAvailable())
+    expect(failure.code).toBe('SERDE_FAILURE')
+    expect(failure.message).toMatch(/sink KSTREAM-SINK-0000000001 could not serialize a record for out/)
+  })
+
+  it('refuses missing topics, and restarting in-memory state over committed offsets', async () => {
+    const { log } = await openLog()
+    const missing = new StreamsBuilder()
+    missing.stream('nope').to('out')
+    const unknown = await rejection(StreamsEngine.start(missing.build(), log, { applicationId: 'app' }))
+    expect(unknown.code).toBe('UNKNOWN_TOPIC')
+    expect(unknown.message).toMatch(/topic nope does not exist/)
+
+    const counting = (): Topology => {
+      const builder = new StreamsBuilder()
+      builder
+        .stream<string, string>('in')
+        .groupByKey()
+        .count({ name: 'c' })
+        .toStream()
+        .to('out', { valueSerde: Serdes.Long })
+      return builder.build()
+    }
+    await log.append('in', { key: utf8('k'), value: utf8('v') })
+    const engine = await start(counting(), log)
+    engine.processAvailable()
+    engine.close()
+    const lost = await rejection(StreamsEngine.start(counting(), log, { applicationId: 'app' }))
+    expect(lost.code).toBe('STATE_NOT_RESTORABLE')
+    // a new application id starts from scratch
+    const fresh = await StreamsEngine.start(counting(), log, { applicationId: 'app2' })
+    engines.push(fresh)
+    fresh.processAvailable()
+    expect(fresh.metrics().processedRecords).toBe(1)
+  })
+
+  it('a task with several inputs processes the lowest timestamp first, offset order within each', async () => {
+    const { log } = await openLog()
+    await log.ensureTopic('left')
+    await log.ensureTopic('right')
+    await log.appendBatch('left', [
+      { value: utf8('l10'), timestampMs: 10 },
+      { value: utf8('l30'), timestampMs: 30 },
+      { value: utf8('l25'), timestampMs: 25 },
+    ])
+    await log.appendBatch('right', [
+      { value: utf8('r20'), timestampMs: 20 },
+      { value: utf8('r40'), timestampMs: 40 },
+    ])
+    const builder = new StreamsBuilder()
+    builder.stream<string, string>('left').merge(builder.stream<string, string>('right')).to('out')
+    const engine = await start(builder.build(), log)
+    engine.processAvailable()
+    expect(values(log, 'out')).toEqual(['l10', 'r20', 'l30', 'l25', 'r40'])
+  })
+
+  it('counts records dropped for a null key in an aggregation', async () => {
+    const { log } = await openLog()
+    const builder = new StreamsBuilder()
+    builder.stream<string, string>('in').groupByKey().count({ name: 'c' })
+    await log.appendBatch('in', [{ key: utf8('k'), value: utf8('v') }, { value: utf8('no key') }])
+    const engine = await start(builder.build(), log)
+    engine.processAvailable()
+    expect(engine.metrics()).toMatchObject({ processedRecords: 2, droppedRecords: 1 })
+    expect(engine.keyValueStore<string, number>('c').approximateNumEntries()).toBe(1)
+  })
+
+  it('a TopologyTestDriver on an injected Log creates topics there and leaves the log open', async () => {
+    const { log } = await openLog()
+    const driver = await TopologyTestDriver.create(upperCase(), { log, applicationId: 'injected' })
+    drivers.push(driver)
+    driver.createInputTopic('in', Serdes.String, Serdes.String).pipeInput('k', 'hi')
+    await driver.close()
+    expect(log.closed).toBe(false)
+    expect(values(log, 'out')).toEqual(['HI'])
+    expect(log.fetchOffset('injected', 'in', 0)?.offset).toBe(1)
+  })
+
+  it('rejects bad options with INVALID_ARGUMENT naming the field', async () => {
+    const { log } = await openLog()
+    const bad = await rejection(StreamsEngine.start(upperCase(), log, { applicationId: 'has space' }))
+    expect(bad.code).toBe('INVALID_ARGUMENT')
+    expect(bad.message).toMatch(/applicationId: use 1–200 characters/)
+  })
+})
+
+describe('aggregations', () => {
+  async function driverFor(topology: Topology): Promise<TopologyTestDriver> {
+    const driver = await TopologyTestDriver.create(topology)
+    drivers.push(driver)
+    return driver
+  }
+
+  it('groupByKey needs no repartition; reduce combines values; null keys are dropped', async () => {
+    const builder = new StreamsBuilder()
+    builder
+      .stream<string, string>('in')
+      .groupByKey()
+      .reduce((a, b) => `${a}+${b}`, { name: 'joined' })
+      .toStream()
+      .to('out')
+    const topology = builder.build()
+    expect(topology.internalTopics).toEqual([])
+    const driver = await driverFor(topology)
+    const input = driver.createInputTopic('in', Serdes.String, Serdes.String)
+    input.pipeInput('x', '1')
+    input.pipeInput('y', '2')
+    input.pipeInput(null, 'ignored')
+    input.pipeInput('x', '3')
+    expect(driver.createOutputTopic('out', Serdes.String, Serdes.String).readKeyValuesToList()).toEqual([
+      { key: 'x', value: '1' },
+      { key: 'y', value: '2' },
+      { key: 'x', value: '1+3' },
+    ])
+    expect(driver.getKeyValueStore<string, string>('joined').get('x')).toBe('1+3')
+  })
+
+  it('aggregate folds from the initializer with the given value serde, after a selectKey repartition', async () => {
+    const builder = new StreamsBuilder()
+    builder
+      .stream<string, string>('in')
+      .selectKey((_k, v) => v.slice(0, 1))
+      .groupByKey()
+      .aggregate(
+        () => 0,
+        (_key, value, sum) => sum + value.length,
+        { name: 'lengths', valueSerde: Serdes.Integer },
+      )
+      .toStream()
+      .to('out', { valueSerde: Serdes.Integer })
+    const topology = builder.build()
+    expect(topology.internalTopics).toEqual(['lengths-repartition'])
+    const driver = await driverFor(topology)
+    const input = driver.createInputTopic('in', Serdes.String, Serdes.String)
+    input.pipeInput('1', 'apple')
+    input.pipeInput('2', 'banana')
+    input.pipeInput('3', 'avocado')
+    expect(driver.createOutputTopic('out', Serdes.String, Serdes.Integer).readKeyValuesToList()).toEqual([
+      { key: 'a', value: 5 },
+      { key: 'b', value: 6 },
+      { key: 'a', value: 12 },
+    ])
+  })
+
+  it('rejects two aggregations with the same store name', () => {
+    const builder = new StreamsBuilder()
+    const grouped = builder.stream<string, string>('in').groupByKey()
+    grouped.count({ name: 'same' })
+    expect(thrown(() => grouped.count({ name: 'same' })).code).toBe('INVALID_TOPOLOGY')
+  })
+})
