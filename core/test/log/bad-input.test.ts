@@ -1,34 +1,16 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import { open } from 'lmdb'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Log, LogError, type LogOptionsInput, type RecordInput } from '../../src/log/index.ts'
+import { useTempLogs } from './fixtures/temp-logs.ts'
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 const text = (b: Uint8Array): string => new TextDecoder().decode(b)
 
-const dirs: string[] = []
-const logs: Log[] = []
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-bad-input-'))
-  dirs.push(dir)
-  return dir
-}
-
-async function openLog(dataDir: string, options: Omit<LogOptionsInput, 'dataDir'> = {}): Promise<Log> {
-  const log = await Log.open({ dataDir, ...options })
-  logs.push(log)
-  return log
-}
-
-afterEach(async () => {
-  for (const log of logs.splice(0)) await log.close()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const { tempDir, openLog } = useTempLogs('vigil-bad-input-')
 
 /** The LogError code `fn` throws or rejects with; anything else is reported as such. */
 async function codeOf(fn: () => unknown): Promise<string> {

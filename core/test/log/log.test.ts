@@ -1,18 +1,11 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { afterEach, describe, expect, it } from 'vitest'
-import {
-  Log,
-  LogError,
-  partitionForKey,
-  type LogOptionsInput,
-  type LogRecord,
-  type TrimEvent,
-} from '../../src/log/index.ts'
+import { describe, expect, it } from 'vitest'
+import { Log, LogError, partitionForKey, type LogRecord, type TrimEvent } from '../../src/log/index.ts'
+import { useTempLogs } from './fixtures/temp-logs.ts'
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 const text = (b: Uint8Array | null): string | null => (b === null ? null : new TextDecoder().decode(b))
@@ -24,25 +17,7 @@ const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values)
  */
 const VALUE_FOR_100_BYTES = 70
 
-const dirs: string[] = []
-const logs: Log[] = []
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'vigil-log-'))
-  dirs.push(dir)
-  return dir
-}
-
-async function openLog(dataDir: string, options: Omit<LogOptionsInput, 'dataDir'> = {}): Promise<Log> {
-  const log = await Log.open({ dataDir, ...options })
-  logs.push(log)
-  return log
-}
-
-afterEach(async () => {
-  for (const log of logs.splice(0)) await log.close()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const { tempDir, openLog } = useTempLogs('vigil-log-')
 
 /** A manual clock: tests move time; nothing waits for it. */
 function manualClock(startMs: number): { now: number; clock: () => number } {
