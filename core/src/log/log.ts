@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events'
 import { mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { open, type Database, type RootDatabase } from 'lmdb'
+import { registerEnvironment } from './environment.ts'
 import { LogError } from './errors.ts'
 import { LatencyWindow, type LatencySummary } from './latency.ts'
 import { acquireDirectoryLock } from './lock.ts'
@@ -246,6 +247,7 @@ export class Log extends EventEmitter<LogEvents> {
     super()
     this.#options = options
     this.#env = env
+    registerEnvironment(this, env)
     this.#releaseLock = releaseLock
     this.#meta = env.openDB({ name: 'meta' })
     this.#records = env.openDB({ name: 'records', keyEncoding: 'binary', encoding: 'binary' })

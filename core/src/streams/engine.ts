@@ -1,3 +1,4 @@
+import { environmentOf } from '../log/environment.ts'
 import type { Log, LogTransaction } from '../log/index.ts'
 import {
   Position,
@@ -24,15 +25,21 @@ import type {
  * records in offset order and committing a batch — its output appends (including repartition
  * topics) and its input offsets (consumer group = applicationId) — in ONE `log.transact`.
  *
- * State (this slice): stores are in memory, per task. They are NOT yet part of the commit
- * transaction, so they are not durable and are not restored: the next step is for the Log to expose
- * its LMDB environment to core/src/state, build the stores persistent in that environment, and
- * flush them inside the same `transact` (StateStore.flush's contract), which makes the commit cover
- * inputs, outputs and state together. Until then:
- *  - an engine refuses to start (STATE_NOT_RESTORABLE) a stateful sub-topology whose application
- *    already has committed offsets, rather than continue with empty state;
- *  - a failed task leaves its stores ahead of the aborted commit, so the engine stops for good
- *    (every later call throws STREAMS_CLOSED naming the failure).
+ * State: each task's stores are persistent LMDB stores in the LOG'S OWN environment (reached
+ * through the core-internal `environmentOf`), named `<applicationId>-<store>-<partition>`, each under
+ * a write buffer. Processing puts into the buffers; at the end of the batch, still inside the
+ * `transact`, every store's position is advanced to the task's consumed input offsets and every store
+ * is flushed. So a commit covers outputs, input offsets and state together: exactly once. A
+ * restarted engine opens the same stores and continues from the committed offsets with the state as
+ * of that same commit — nothing is wiped or replayed.
+ *  - On start, each store's position must equal the committed input offsets (minus one: a position
+ *    names the last record reflected, an offset commit the next to read). If it does not — e.g. a
+ *    store added to a topology that already ran, or offsets reset behind the state's back — the
+ *    engine refuses with STATE_NOT_RESTORABLE instead of counting on top of the wrong state.
+ *  - A failed commit leaves the stores ahead of disk (buffers emptied, positions advanced) and the
+ *    failure is deterministic (a user function, a serde) or storage trouble, so the engine stops
+ *    for good: it closes every store at once (a new engine may open them again, from what was
+ *    committed) and every later call throws STREAMS_CLOSED naming the failure.
  */
 
 /** One record the engine appended to an output or repartition topic, in production order. */
@@ -76,6 +83,14 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
+/** The log's LMDB environment, opaque here: streams code must not name lmdb types. */
+type Environment = ReturnType<typeof environmentOf>
+
+/** The name of a task's instance of a store in the log's environment: unique per application, store and partition. */
+function physicalStoreName(applicationId: string, store: string, partition: number): string {
+  return `${applicationId}-${store}-${partition}`
+}
+
 class Task {
   readonly id: string
   readonly stores = new Map<string, KeyValueStore<unknown, unknown>>()
@@ -94,18 +109,25 @@ class Task {
     partition: number,
     inputs: Input[],
     physical: (node: SourceNode | SinkNode) => string,
+    state: { readonly env: Environment; readonly applicationId: string },
   ) {
     this.id = `${sub.id}_${partition}`
     this.#topology = topology
     this.#inputs = inputs
     this.#physical = physical
-    for (const def of topology.stores.filter((s) => sub.stores.includes(s.name))) {
-      const builder = Stores.keyValueStoreBuilder(
-        Stores.inMemoryKeyValueStore(def.name),
-        def.keySerde,
-        def.valueSerde,
-      )
-      this.stores.set(def.name, builder.withCachingDisabled().build())
+    try {
+      for (const def of topology.stores.filter((s) => sub.stores.includes(s.name))) {
+        // The write buffer (on by default) keeps puts out of LMDB until flush() in the commit transaction.
+        const builder = Stores.keyValueStoreBuilder(
+          Stores.persistentKeyValueStore(physicalStoreName(state.applicationId, def.name, partition)),
+          def.keySerde,
+          def.valueSerde,
+        )
+        this.stores.set(def.name, builder.build({ env: state.env }))
+      }
+    } catch (error) {
+      this.close()
+      throw error
     }
     const context = {
       taskId: this.id,
@@ -173,8 +195,12 @@ class Task {
         this.#processRecord(input, input.buffer[index]!)
       }
       for (const [input, count] of consumed) {
-        tx.commitOffset(group, input.topic, input.partition, input.buffer[count - 1]!.offset + 1)
+        const last = input.buffer[count - 1]!.offset
+        tx.commitOffset(group, input.topic, input.partition, last + 1)
+        for (const store of this.stores.values()) store.updatePosition(input.topic, input.partition, last)
       }
+      // Last, so the state written is exactly that of the records whose offsets commit with it.
+      for (const store of this.stores.values()) store.flush()
     } finally {
       this.#tx = undefined
       this.#current = undefined
@@ -206,8 +232,27 @@ class Task {
       )
     }
     this.#forwardFrom(source.name, { key, value, timestampMs: record.timestampMs })
-    for (const store of this.stores.values())
-      store.updatePosition(input.topic, input.partition, record.offset)
+  }
+
+  /**
+   * Throws STATE_NOT_RESTORABLE unless every store reflects exactly the committed offsets of the
+   * task's inputs: both commit in one transaction, so any difference means the state is not the
+   * state those offsets were committed with.
+   */
+  checkRestorable(log: Log, group: string): void {
+    for (const store of this.stores.values()) {
+      const position = store.position()
+      for (const input of this.#inputs) {
+        const committed = log.fetchOffset(group, input.topic, input.partition)?.offset
+        const reflected = position.offset(input.topic, input.partition)
+        const expected = committed === undefined ? undefined : committed - 1
+        if (reflected === expected) continue
+        throw new StreamsError(
+          'STATE_NOT_RESTORABLE',
+          `task ${this.id}: store ${store.name} reflects ${input.topic}/${input.partition} up to offset ${reflected ?? 'none'} but application ${group} committed ${committed ?? 'nothing'} there; the store was added to a topology that already ran, or offsets were reset without the state — use a new applicationId or reset the application (its offsets and stores)`,
+        )
+      }
+    }
   }
 
   #where(): string {
@@ -304,9 +349,13 @@ export class StreamsEngine {
   }
 
   /**
-   * Validates the topology against the log, creates its repartition topics and tasks. Throws
+   * Validates the topology against the log, creates its repartition topics and tasks, and opens
+   * (or creates) the tasks' stores in the log's environment as of the last commit. Throws
    * UNKNOWN_TOPIC (a source or sink topic is missing), INVALID_TOPOLOGY (a repartition topic exists
-   * with another partition count), STATE_NOT_RESTORABLE (see the module comment), INVALID_ARGUMENT.
+   * with another partition count), STATE_NOT_RESTORABLE (see the module comment), INVALID_ARGUMENT;
+   * and StateError STORE_ALREADY_OPEN if another engine of the same applicationId on this log is
+   * still open in this process (close it first), INVALID_STORE_NAME if
+   * `<applicationId>-<store>-<partition>` is longer than a store name may be.
    */
   static async start(topology: Topology, log: Log, input: EngineOptionsInput): Promise<StreamsEngine> {
     const options = parseOrThrow(engineOptionsSchema, input, 'streams engine options')
@@ -340,21 +389,21 @@ export class StreamsEngine {
         await log.ensureTopic(topic, { partitions: wanted })
       }
     }
-    for (const sub of topology.subTopologies.filter((s) => s.stores.length > 0)) {
-      for (const source of sub.sources) {
-        const topic = physical(source)
-        for (let p = 0; p < partitions.get(topic)!; p++) {
-          if (log.fetchOffset(applicationId, topic, p) !== undefined) {
-            throw new StreamsError(
-              'STATE_NOT_RESTORABLE',
-              `application ${applicationId} has committed offsets on ${topic}/${p} but its stores (${sub.stores.join(', ')}) are in memory and cannot be restored yet; use a new applicationId or reset the application`,
-            )
-          }
-        }
-      }
+    const state = { env: environmentOf(log), applicationId }
+    // Every task built so far, so that a failure part-way (a store that cannot open or restore)
+    // releases the stores already opened: they stay registered to this process otherwise.
+    const tasks: Task[] = []
+    try {
+      const engine = new StreamsEngine(log, topology, options, (engine) => build(engine))
+      for (const task of tasks) task.checkRestorable(log, applicationId)
+      return engine
+    } catch (error) {
+      for (const task of tasks) task.close()
+      throw error
     }
-    return new StreamsEngine(log, topology, options, (engine) =>
-      topology.subTopologies.flatMap((sub) =>
+
+    function build(engine: StreamsEngine): Task[] {
+      return topology.subTopologies.flatMap((sub) =>
         Array.from({ length: taskCounts.get(sub.id)! }, (_, p) => {
           const inputs = sub.sources.flatMap((source): Input[] => {
             const topic = physical(source)
@@ -362,10 +411,12 @@ export class StreamsEngine {
             const committed = log.fetchOffset(applicationId, topic, p)?.offset
             return [{ source, topic, partition: p, next: committed ?? log.startOffset(topic, p), buffer: [] }]
           })
-          return new Task(engine, topology, sub, p, inputs, physical)
+          const task = new Task(engine, topology, sub, p, inputs, physical, state)
+          tasks.push(task)
+          return task
         }),
-      ),
-    )
+      )
+    }
   }
 
   /**
@@ -388,6 +439,9 @@ export class StreamsEngine {
         try {
           batch = this.#log.transact((tx) => task.process(tx, max, group))
         } catch (cause) {
+          // The stores are ahead of what the aborted transaction left on disk: release them now
+          // (a new engine reopens them as committed) and stop.
+          for (const t of this.#tasks) t.close()
           this.#failure =
             cause instanceof StreamsError
               ? cause
@@ -433,7 +487,11 @@ export class StreamsEngine {
     this.#dropped++
   }
 
-  /** Releases the tasks' stores. Idempotent. Committed offsets and outputs stay in the log. */
+  /**
+   * Releases the tasks' stores (unflushed state is that of uncommitted records, so nothing is lost).
+   * Idempotent. Committed offsets, outputs and state stay in the log's environment. Close the engine
+   * before the log.
+   */
   close(): void {
     if (this.#closed) return
     this.#closed = true

@@ -107,7 +107,7 @@ describe('StreamsEngine', () => {
     expect(failure.message).toMatch(/sink KSTREAM-SINK-0000000001 could not serialize a record for out/)
   })
 
-  it('refuses missing topics, and restarting in-memory state over committed offsets', async () => {
+  it('refuses missing topics, and a store whose state does not match the committed offsets', async () => {
     const { log } = await openLog()
     const missing = new StreamsBuilder()
     missing.stream('nope').to('out')
@@ -126,16 +126,95 @@ describe('StreamsEngine', () => {
       return builder.build()
     }
     await log.append('in', { key: utf8('k'), value: utf8('v') })
-    const engine = await start(counting(), log)
-    engine.processAvailable()
-    engine.close()
+    // The application ran without a store, so its offsets are committed but no state was kept.
+    const stateless = await start(upperCase(), log)
+    stateless.processAvailable()
+    stateless.close()
     const lost = await rejection(StreamsEngine.start(counting(), log, { applicationId: 'app' }))
     expect(lost.code).toBe('STATE_NOT_RESTORABLE')
-    // a new application id starts from scratch
+    expect(lost.message).toMatch(
+      /store app-c-0 reflects in\/0 up to offset none but application app committed 1/,
+    )
+    // the refused start released what it opened: a new application id starts from scratch
     const fresh = await StreamsEngine.start(counting(), log, { applicationId: 'app2' })
     engines.push(fresh)
     fresh.processAvailable()
     expect(fresh.metrics().processedRecords).toBe(1)
+  })
+
+  it('keeps state across restarts: a restarted engine resumes with the committed counts', async () => {
+    const { log, dir } = await openLog()
+    const counting = (): Topology => {
+      const builder = new StreamsBuilder()
+      builder
+        .stream<string, string>('in')
+        .groupByKey()
+        .count({ name: 'c' })
+        .toStream()
+        .to('out', { valueSerde: Serdes.Long })
+      return builder.build()
+    }
+    await log.appendBatch(
+      'in',
+      ['a', 'b', 'a'].map((k) => ({ key: utf8(k), value: utf8('') })),
+    )
+    const first = await start(counting(), log, 2)
+    first.processAvailable()
+    expect(first.keyValueStore<string, number>('c').position().toJSON()).toEqual({ 'in/0': 2 })
+    first.close()
+    await log.close()
+
+    const { log: reopened } = await openLog(dir)
+    await reopened.appendBatch(
+      'in',
+      ['b', 'a'].map((k) => ({ key: utf8(k), value: utf8('') })),
+    )
+    const second = await start(counting(), reopened, 2)
+    expect(second.keyValueStore<string, number>('c').get('a')).toBe(2)
+    second.processAvailable()
+    const counts = second.keyValueStore<string, number>('c')
+    expect(Array.from(counts.all())).toEqual([
+      { key: 'a', value: 3 },
+      { key: 'b', value: 2 },
+    ])
+    expect(counts.position().toJSON()).toEqual({ 'in/0': 4 })
+    expect(reopened.read('out', 0, 0).map((r) => Serdes.Long.deserialize(r.value))).toEqual([1, 1, 2, 2, 3])
+  })
+
+  it('after a failed commit the stores are released, and a new engine continues from the committed state', async () => {
+    const { log } = await openLog()
+    let failOn: string | undefined = 'boom'
+    const topology = (): Topology => {
+      const builder = new StreamsBuilder()
+      builder
+        .stream<string, string>('in')
+        .groupByKey()
+        .aggregate(
+          () => '',
+          (_k, v, agg) => {
+            if (v === failOn) throw new Error(`cannot take ${v}`)
+            return agg + v
+          },
+          { name: 'joined', valueSerde: Serdes.String },
+        )
+        .toStream()
+        .to('out')
+      return builder.build()
+    }
+    await log.appendBatch(
+      'in',
+      ['x', 'y', 'boom', 'z'].map((v) => ({ key: utf8('k'), value: utf8(v) })),
+    )
+    const engine = await start(topology(), log, 2)
+    expect(thrown(() => engine.processAvailable()).code).toBe('TASK_FAILED')
+    // x and y committed in the first batch; boom's batch aborted, after its put went into the buffer.
+    expect(log.fetchOffset('app', 'in', 0)?.offset).toBe(2)
+    failOn = undefined
+    const next = await start(topology(), log, 2)
+    expect(next.keyValueStore<string, string>('joined').get('k')).toBe('xy')
+    next.processAvailable()
+    expect(next.keyValueStore<string, string>('joined').get('k')).toBe('xyboomz')
+    expect(values(log, 'out')).toEqual(['x', 'xy', 'xyboom', 'xyboomz'])
   })
 
   it('a task with several inputs processes the lowest timestamp first, offset order within each', async () => {

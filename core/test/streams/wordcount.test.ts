@@ -1,10 +1,16 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { Log } from '../../src/log/index.ts'
 import { Serdes } from '../../src/state/index.ts'
-import { StreamsBuilder, TopologyTestDriver, type Topology } from '../../src/streams/index.ts'
+import { StreamsBuilder, StreamsEngine, TopologyTestDriver, type Topology } from '../../src/streams/index.ts'
 
 const drivers: TopologyTestDriver[] = []
+const dirs: string[] = []
 afterEach(async () => {
   for (const driver of drivers.splice(0)) await driver.close()
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
 /** DESIGN.md's seed example, verbatim. */
@@ -98,5 +104,85 @@ describe('word count (the seed example)', () => {
     const driver = await TopologyTestDriver.create(topology, { applicationId: 'wc' })
     drivers.push(driver)
     expect(driver.log.topics().map((t) => t.name)).toContain('wc-counts-store-repartition')
+  })
+})
+
+describe('word count across a restart', () => {
+  const INPUT = 'streams-plaintext-input'
+  const OUTPUT = 'streams-wordcount-output'
+  const WORDS = ['alpha', 'beta', 'gamma', 'delta', 'kafka', 'streams', 'lmdb', 'vigil', 'ecg', 'spo2']
+  const lines = Array.from({ length: 240 }, (_, i) =>
+    Array.from({ length: 1 + (i % 4) }, (_, j) => WORDS[(i * 7 + j * 3) % WORDS.length]).join(' '),
+  )
+  const split = 130
+
+  async function openLog(dir: string): Promise<Log> {
+    const log = await Log.open({ dataDir: dir })
+    await log.ensureTopic(INPUT, { partitions: 2 })
+    await log.ensureTopic(OUTPUT, { partitions: 2 })
+    return log
+  }
+
+  async function append(log: Log, from: number, to: number): Promise<void> {
+    await log.appendBatch(
+      INPUT,
+      lines.slice(from, to).map((line, i) => ({
+        key: Serdes.String.serialize(`line-${from + i}`),
+        value: Serdes.String.serialize(line),
+      })),
+    )
+  }
+
+  const start = (log: Log): Promise<StreamsEngine> =>
+    StreamsEngine.start(wordCount(), log, { applicationId: 'wc', maxRecordsPerCommit: 17 })
+
+  /** Every output record per partition, and the final counts, as one engine or the restarted one left them. */
+  function outcome(log: Log, engine: StreamsEngine) {
+    const partitions = [0, 1].map((p) =>
+      log
+        .read(OUTPUT, p, 0, { maxRecords: 10_000 })
+        .map((r) => `${Serdes.String.deserialize(r.key!)}=${Serdes.Long.deserialize(r.value)}`),
+    )
+    return { partitions, counts: Array.from(engine.keyValueStore<string, number>('counts-store').all()) }
+  }
+
+  it('a restarted engine (engine and log closed and reopened) ends exactly where an uninterrupted one does', async () => {
+    const referenceDir = mkdtempSync(join(tmpdir(), 'vigil-wc-reference-'))
+    const restartedDir = mkdtempSync(join(tmpdir(), 'vigil-wc-restarted-'))
+    dirs.push(referenceDir, restartedDir)
+
+    const referenceLog = await openLog(referenceDir)
+    const reference = await start(referenceLog)
+    await append(referenceLog, 0, split)
+    reference.processAvailable()
+    await append(referenceLog, split, lines.length)
+    reference.processAvailable()
+    const expected = outcome(referenceLog, reference)
+    reference.close()
+    await referenceLog.close()
+
+    const firstLog = await openLog(restartedDir)
+    const first = await start(firstLog)
+    await append(firstLog, 0, split)
+    first.processAvailable()
+    first.close()
+    await firstLog.close()
+    const log = await openLog(restartedDir)
+    const restarted = await start(log)
+    await append(log, split, lines.length)
+    restarted.processAvailable()
+    const actual = outcome(log, restarted)
+    restarted.close()
+    await log.close()
+
+    expect(actual).toEqual(expected)
+    // One update per word, no duplicates; the final counts are the true counts.
+    const words = lines.flatMap((line) => line.split(' '))
+    expect(actual.partitions.flat()).toHaveLength(words.length)
+    const truth = new Map<string, number>()
+    for (const word of words) truth.set(word, (truth.get(word) ?? 0) + 1)
+    expect(actual.counts).toEqual(
+      [...truth].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, value]) => ({ key, value })),
+    )
   })
 })
