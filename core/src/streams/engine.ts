@@ -6,7 +6,10 @@ import {
   type KeyValue,
   type KeyValueStore,
   type ReadOnlyKeyValueStore,
+  type ReadOnlyWindowStore,
   type Serde,
+  type Windowed,
+  type WindowStore,
 } from '../state/index.ts'
 import { StreamsError } from './errors.ts'
 import { engineOptionsSchema, parseOrThrow, type EngineOptions, type EngineOptionsInput } from './options.ts'
@@ -52,8 +55,13 @@ export interface ProducedRecord {
 export interface EngineMetrics {
   /** Input records processed (each record once, counted when its batch committed). */
   readonly processedRecords: number
-  /** Records skipped on purpose, e.g. a null key reaching an aggregation. */
+  /** Records skipped on purpose, e.g. a null key reaching an aggregation, or a late record. */
   readonly droppedRecords: number
+  /**
+   * Of droppedRecords, those a windowed aggregation dropped as late: every window the record belongs
+   * to was already closed (stream time ≥ window end + grace).
+   */
+  readonly lateRecords: number
   /** Commit transactions. */
   readonly commits: number
 }
@@ -94,6 +102,7 @@ function physicalStoreName(applicationId: string, store: string, partition: numb
 class Task {
   readonly id: string
   readonly stores = new Map<string, KeyValueStore<unknown, unknown>>()
+  readonly windowStores = new Map<string, WindowStore<unknown, unknown>>()
   readonly #topology: Topology
   readonly #inputs: Input[]
   readonly #processors = new Map<string, ProcessFn>()
@@ -117,9 +126,20 @@ class Task {
     this.#physical = physical
     try {
       for (const def of topology.stores.filter((s) => sub.stores.includes(s.name))) {
+        const physicalName = physicalStoreName(state.applicationId, def.name, partition)
         // The write buffer (on by default) keeps puts out of LMDB until flush() in the commit transaction.
+        if (def.kind === 'window') {
+          const { windowSizeMs, retentionMs } = def
+          const windowBuilder = Stores.windowStoreBuilder(
+            Stores.persistentWindowStore(physicalName, { windowSizeMs, retentionMs }),
+            def.keySerde,
+            def.valueSerde,
+          )
+          this.windowStores.set(def.name, windowBuilder.build({ env: state.env }))
+          continue
+        }
         const builder = Stores.keyValueStoreBuilder(
-          Stores.persistentKeyValueStore(physicalStoreName(state.applicationId, def.name, partition)),
+          Stores.persistentKeyValueStore(physicalName),
           def.keySerde,
           def.valueSerde,
         )
@@ -141,8 +161,18 @@ class Task {
         }
         return store
       },
-      dropped: () => {
-        engine.countDropped()
+      windowStore: (name: string) => {
+        const store = this.windowStores.get(name)
+        if (store === undefined) {
+          throw new StreamsError(
+            'UNKNOWN_STORE',
+            `task ${this.id} has no window store ${name}; declare it on the processor`,
+          )
+        }
+        return store
+      },
+      dropped: (_reason: string, options: { readonly late?: boolean } = {}) => {
+        engine.countDropped(options.late === true)
       },
     }
     for (const name of sub.nodes) {
@@ -197,10 +227,10 @@ class Task {
       for (const [input, count] of consumed) {
         const last = input.buffer[count - 1]!.offset
         tx.commitOffset(group, input.topic, input.partition, last + 1)
-        for (const store of this.stores.values()) store.updatePosition(input.topic, input.partition, last)
+        for (const store of this.allStores()) store.updatePosition(input.topic, input.partition, last)
       }
       // Last, so the state written is exactly that of the records whose offsets commit with it.
-      for (const store of this.stores.values()) store.flush()
+      for (const store of this.allStores()) store.flush()
     } finally {
       this.#tx = undefined
       this.#current = undefined
@@ -240,7 +270,7 @@ class Task {
    * state those offsets were committed with.
    */
   checkRestorable(log: Log, group: string): void {
-    for (const store of this.stores.values()) {
+    for (const store of this.allStores()) {
       const position = store.position()
       for (const input of this.#inputs) {
         const committed = log.fetchOffset(group, input.topic, input.partition)?.offset
@@ -315,8 +345,12 @@ class Task {
     this.#produced.push({ topic, partition: result!.partition, offset: result!.offset })
   }
 
+  allStores(): (KeyValueStore<unknown, unknown> | WindowStore<unknown, unknown>)[] {
+    return [...this.stores.values(), ...this.windowStores.values()]
+  }
+
   close(): void {
-    for (const store of this.stores.values()) store.close()
+    for (const store of this.allStores()) store.close()
   }
 }
 
@@ -334,6 +368,7 @@ export class StreamsEngine {
   #failure: StreamsError | undefined
   #processed = 0
   #dropped = 0
+  #late = 0
   #commits = 0
 
   private constructor(
@@ -478,13 +513,37 @@ export class StreamsEngine {
     return new TasksKeyValueView(name, instances, def.keySerde as Serde<K>)
   }
 
-  metrics(): EngineMetrics {
-    return { processedRecords: this.#processed, droppedRecords: this.#dropped, commits: this.#commits }
+  /**
+   * A read-only view of the window store `name` (e.g. a windowed aggregation's `{ name }`) across all
+   * tasks; values are the aggregates. fetchAll() reads every instance and returns windows by start,
+   * then key length, then key bytes, as one store does. Throws UNKNOWN_STORE.
+   */
+  windowStore<K, V>(name: string): ReadOnlyWindowStore<K, V> {
+    this.#assertUsable()
+    const def = this.#topology.stores.find((s) => s.name === name)
+    const instances = this.#tasks.flatMap((t) => {
+      const store = t.windowStores.get(name)
+      return store === undefined ? [] : [store]
+    })
+    if (def?.kind !== 'window' || instances.length === 0) {
+      throw new StreamsError('UNKNOWN_STORE', `the topology has no window store named ${name}`)
+    }
+    return new TasksWindowView<K, V>(name, instances, def.keySerde as Serde<K>, def.timestamped)
   }
 
-  /** Internal: processors count their deliberate drops here. */
-  countDropped(): void {
+  metrics(): EngineMetrics {
+    return {
+      processedRecords: this.#processed,
+      droppedRecords: this.#dropped,
+      lateRecords: this.#late,
+      commits: this.#commits,
+    }
+  }
+
+  /** Internal: processors count their deliberate drops here (`late`: also as a late record). */
+  countDropped(late = false): void {
     this.#dropped++
+    if (late) this.#late++
   }
 
   /**
@@ -593,5 +652,77 @@ class TasksKeyValueView<K, V> implements ReadOnlyKeyValueStore<K, V> {
     // Same order as one store: by serialized key bytes.
     const keyed = entries.map((entry) => ({ bytes: this.#keySerde.serialize(entry.key), entry }))
     return keyed.sort((a, b) => compareBytes(a.bytes, b.bytes)).map((k) => k.entry)
+  }
+}
+
+class TasksWindowView<K, V> implements ReadOnlyWindowStore<K, V> {
+  readonly name: string
+  readonly windowSizeMs: number
+  readonly retentionMs: number
+  readonly #instances: readonly WindowStore<unknown, unknown>[]
+  readonly #keySerde: Serde<K>
+  readonly #unwrap: (value: unknown) => V
+
+  constructor(
+    name: string,
+    instances: readonly WindowStore<unknown, unknown>[],
+    keySerde: Serde<K>,
+    timestamped: boolean,
+  ) {
+    this.name = name
+    this.#instances = instances
+    this.#keySerde = keySerde
+    this.windowSizeMs = instances[0]!.windowSizeMs
+    this.retentionMs = instances[0]!.retentionMs
+    this.#unwrap = timestamped ? (value) => (value as { value: V }).value : (value) => value as V
+  }
+
+  position(): Position {
+    const merged: Record<string, number> = {}
+    for (const store of this.#instances) {
+      for (const [tp, offset] of Object.entries(store.position().toJSON())) {
+        merged[tp] = Math.max(merged[tp] ?? -1, offset)
+      }
+    }
+    return Position.fromJSON(merged)
+  }
+
+  observedStreamTimeMs(): number {
+    return Math.max(...this.#instances.map((s) => s.observedStreamTimeMs()))
+  }
+
+  fetch(key: K, windowStartMs: number): V | undefined {
+    for (const store of this.#instances) {
+      const value = store.fetch(key, windowStartMs)
+      if (value !== undefined) return this.#unwrap(value)
+    }
+    return undefined
+  }
+
+  fetchRange(key: K, timeFromMs: number, timeToMs: number): Iterable<KeyValue<Windowed<K>, V>> {
+    // A key lives in one task: at most one instance has entries, already in start order.
+    return this.#instances.flatMap((store) =>
+      Array.from(store.fetchRange(key, timeFromMs, timeToMs), (e) => this.#entry(e)),
+    )
+  }
+
+  fetchAll(timeFromMs: number, timeToMs: number): Iterable<KeyValue<Windowed<K>, V>> {
+    const entries = this.#instances.flatMap((store) =>
+      Array.from(store.fetchAll(timeFromMs, timeToMs), (e) => this.#entry(e)),
+    )
+    if (this.#instances.length === 1) return entries
+    const keyed = entries.map((entry) => ({ bytes: this.#keySerde.serialize(entry.key.key), entry }))
+    return keyed
+      .sort(
+        (a, b) =>
+          a.entry.key.window.startMs - b.entry.key.window.startMs ||
+          a.bytes.length - b.bytes.length ||
+          compareBytes(a.bytes, b.bytes),
+      )
+      .map((k) => k.entry)
+  }
+
+  #entry(entry: KeyValue<Windowed<unknown>, unknown>): KeyValue<Windowed<K>, V> {
+    return { key: entry.key as Windowed<K>, value: this.#unwrap(entry.value) }
   }
 }

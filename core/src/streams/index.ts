@@ -6,9 +6,15 @@ export {
   KStream,
   KTable,
   StreamsBuilder,
+  TimeWindowedKStream,
+  TimeWindowedKTable,
+  type EmitStrategy,
   type Materialized,
+  type WindowedMaterialized,
   type SerdeOptions,
 } from './dsl.ts'
+export { WindowedSerdes } from './windowed-serdes.ts'
+export type { Windowed } from '../state/index.ts'
 export { StreamsEngine, type EngineMetrics, type ProducedRecord } from './engine.ts'
 export { DEFAULT_MAX_RECORDS_PER_COMMIT, type EngineOptions, type EngineOptionsInput } from './options.ts'
 export {

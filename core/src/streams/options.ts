@@ -29,6 +29,16 @@ export const materializedSchema = z
   .object({ name: name.optional(), keySerde: serde.optional(), valueSerde: serde.optional() })
   .strict()
 
+/** Windowed `count`, `reduce`, `aggregate`: as materializedSchema, plus when to emit. */
+export const windowedMaterializedSchema = z
+  .object({
+    name: name.optional(),
+    keySerde: serde.optional(),
+    valueSerde: serde.optional(),
+    emitStrategy: z.enum(['onUpdate', 'onWindowClose']).default('onUpdate'),
+  })
+  .strict()
+
 export const engineOptionsSchema = z
   .object({
     /** Names the consumer group of the input offsets and prefixes internal topics. */

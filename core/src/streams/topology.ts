@@ -17,18 +17,39 @@ export interface StreamRecord {
 /** Sends a record to every child, or to the one named child (used by split/branch). */
 export type Forward = (record: StreamRecord, child?: string) => void
 
-/** What a processor sees of its task: its key-value stores, by name. */
+/** What a processor sees of its task: its stores, by name. */
 export interface ProcessorContext {
   readonly taskId: string
+  /** The task's instance of key-value store `name`; throws UNKNOWN_STORE if it has none. */
   keyValueStore(name: string): TaskKeyValueStore
-  /** Counts a record the processor deliberately skipped (visible in the engine's metrics). */
-  dropped(reason: string): void
+  /** The task's instance of window store `name`; throws UNKNOWN_STORE if it has none. */
+  windowStore(name: string): TaskWindowStore
+  /**
+   * Counts a record the processor deliberately skipped (visible in the engine's metrics:
+   * droppedRecords, and also lateRecords when `late` — the record's windows were all closed).
+   */
+  dropped(reason: string, options?: { readonly late?: boolean }): void
 }
 
 /** The store operations processors use; a subset of KeyValueStore, so a test can fake it. */
 export interface TaskKeyValueStore {
   get(key: unknown): unknown
   put(key: unknown, value: unknown): void
+}
+
+/** The window store operations processors use; a subset of WindowStore. */
+export interface TaskWindowStore {
+  fetch(key: unknown, windowStartMs: number): unknown
+  /** Returns false (storing nothing) if the window is already expired in the store. */
+  put(key: unknown, value: unknown, windowStartMs: number): boolean
+  /** Every key's windows with timeFromMs ≤ start ≤ timeToMs (both inclusive), ascending by start. */
+  fetchAll(
+    timeFromMs: number,
+    timeToMs: number,
+  ): Iterable<{
+    readonly key: { readonly key: unknown; readonly window: { readonly startMs: number } }
+    readonly value: unknown
+  }>
 }
 
 /** Processes one record; throws to fail the task. */
@@ -66,10 +87,28 @@ export interface SinkNode {
 export type TopologyNode = SourceNode | ProcessorNode | SinkNode
 
 export interface KeyValueStoreDef {
+  readonly kind?: 'keyValue'
   readonly name: string
   readonly keySerde: Serde<unknown>
   readonly valueSerde: Serde<unknown>
 }
+
+/** A window store: windows `[start, start + windowSizeMs)` kept `retentionMs` behind the latest start. */
+export interface WindowStoreDef {
+  readonly kind: 'window'
+  readonly name: string
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+  readonly windowSizeMs: number
+  readonly retentionMs: number
+  /**
+   * Values are `{ timestampMs, value }` (a windowed aggregation's: the largest record timestamp in
+   * the window with the aggregate); queries return only `value`.
+   */
+  readonly timestamped: boolean
+}
+
+export type StoreDef = KeyValueStoreDef | WindowStoreDef
 
 /** Nodes connected without crossing a topic: processed together by one task per input partition. */
 export interface SubTopology {
@@ -88,11 +127,11 @@ export interface SubTopology {
 export class Topology {
   readonly #nodes: ReadonlyMap<string, TopologyNode>
   readonly #children: ReadonlyMap<string, readonly string[]>
-  readonly #stores: ReadonlyMap<string, KeyValueStoreDef>
+  readonly #stores: ReadonlyMap<string, StoreDef>
   readonly #subTopologies: readonly SubTopology[]
 
   /** Internal: made by StreamsBuilder.build(). */
-  constructor(nodes: readonly TopologyNode[], stores: readonly KeyValueStoreDef[]) {
+  constructor(nodes: readonly TopologyNode[], stores: readonly StoreDef[]) {
     if (!nodes.some((n) => n.kind === 'source')) {
       throw new StreamsError(
         'INVALID_TOPOLOGY',
@@ -124,7 +163,7 @@ export class Topology {
     return this.#subTopologies
   }
 
-  get stores(): readonly KeyValueStoreDef[] {
+  get stores(): readonly StoreDef[] {
     return [...this.#stores.values()]
   }
 

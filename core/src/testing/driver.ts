@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { Log, MAX_PARTITIONS } from '../log/index.ts'
-import type { ReadOnlyKeyValueStore, Serde } from '../state/index.ts'
-import { StreamsEngine, type ProducedRecord } from '../streams/engine.ts'
+import type { ReadOnlyKeyValueStore, ReadOnlyWindowStore, Serde } from '../state/index.ts'
+import { StreamsEngine, type EngineMetrics, type ProducedRecord } from '../streams/engine.ts'
 import { StreamsError } from '../streams/errors.ts'
 import { parseOrThrow } from '../streams/options.ts'
 import type { Topology } from '../streams/topology.ts'
@@ -144,6 +144,21 @@ export class TopologyTestDriver {
   getKeyValueStore<K, V>(name: string): ReadOnlyKeyValueStore<K, V> {
     this.#assertOpen()
     return this.#engine.keyValueStore<K, V>(name)
+  }
+
+  /**
+   * The window store `name` (a windowed aggregation's `{ name }`) as one read-only view over every
+   * task's instance; values are the aggregates. Throws UNKNOWN_STORE.
+   */
+  getWindowStore<K, V>(name: string): ReadOnlyWindowStore<K, V> {
+    this.#assertOpen()
+    return this.#engine.windowStore<K, V>(name)
+  }
+
+  /** The engine's metrics: processed, dropped (and of those, late) records, commits. */
+  metrics(): EngineMetrics {
+    this.#assertOpen()
+    return this.#engine.metrics()
   }
 
   /** Moves the wall clock forward by `ms` (an integer ≥ 0). */

@@ -64,7 +64,7 @@ describe('StreamsEngine', () => {
       { topic: 'out', partition: 0, offset: 1 },
       { topic: 'out', partition: 0, offset: 2 },
     ])
-    expect(engine.metrics()).toEqual({ processedRecords: 3, droppedRecords: 0, commits: 2 })
+    expect(engine.metrics()).toEqual({ processedRecords: 3, droppedRecords: 0, lateRecords: 0, commits: 2 })
     expect(log.fetchOffset('app', 'in', 0)?.offset).toBe(3)
     engine.close()
 
@@ -244,7 +244,7 @@ describe('StreamsEngine', () => {
     await log.appendBatch('in', [{ key: utf8('k'), value: utf8('v') }, { value: utf8('no key') }])
     const engine = await start(builder.build(), log)
     engine.processAvailable()
-    expect(engine.metrics()).toMatchObject({ processedRecords: 2, droppedRecords: 1 })
+    expect(engine.metrics()).toMatchObject({ processedRecords: 2, droppedRecords: 1, lateRecords: 0 })
     expect(engine.keyValueStore<string, number>('c').approximateNumEntries()).toBe(1)
   })
 
