@@ -436,6 +436,23 @@ function repartitionIfRequired(
   return source
 }
 
+/** How one record changes an aggregate (`undefined` before the first record of a key or window). */
+type Fold = (key: unknown, value: unknown, current: unknown) => unknown
+
+const countFold: Fold = (_key, _value, current) => (current === undefined ? 1 : (current as number) + 1)
+
+function reduceFold<V>(reducer: (aggregate: V, value: V) => V): Fold {
+  return (_key, value, current) => (current === undefined ? value : reducer(current as V, value as V))
+}
+
+function aggregateFold<VA>(
+  initializer: () => VA,
+  aggregator: (key: never, value: never, aggregate: VA) => VA,
+): Fold {
+  return (key, value, current) =>
+    aggregator(key as never, value as never, current === undefined ? initializer() : (current as VA))
+}
+
 /** A stream grouped by key, ready to aggregate into a KTable. */
 export class KGroupedStream<K, V> {
   readonly #graph: Graph
@@ -483,16 +500,12 @@ export class KGroupedStream<K, V> {
 
   /** The number of records per key (Serdes.Long in the store). Records with a null key are dropped. */
   count(materialized: Materialized<K, number> = {}): KTable<K, number> {
-    return this.#aggregate('count', materialized, Serdes.Long as Serde<unknown>, (_key, _value, current) =>
-      current === undefined ? 1 : (current as number) + 1,
-    )
+    return this.#aggregate('count', materialized, Serdes.Long as Serde<unknown>, countFold)
   }
 
   /** Combines each key's values with `reducer(aggregate, value)`; the first value is the start. */
   reduce(reducer: (aggregate: V, value: V) => V, materialized: Materialized<K, V> = {}): KTable<K, V> {
-    return this.#aggregate('reduce', materialized, this.#valueSerde, (_key, value, current) =>
-      current === undefined ? value : reducer(current as V, value as V),
-    )
+    return this.#aggregate('reduce', materialized, this.#valueSerde, reduceFold(reducer))
   }
 
   /**
@@ -504,16 +517,14 @@ export class KGroupedStream<K, V> {
     aggregator: (key: K, value: V, aggregate: VA) => VA,
     materialized: Materialized<K, VA> = {},
   ): KTable<K, VA> {
-    return this.#aggregate('aggregate', materialized, DEFAULT_SERDE, (key, value, current) =>
-      aggregator(key as K, value as V, current === undefined ? initializer() : (current as VA)),
-    )
+    return this.#aggregate('aggregate', materialized, DEFAULT_SERDE, aggregateFold(initializer, aggregator))
   }
 
   #aggregate<VA>(
     operation: string,
     materialized: Materialized<K, VA>,
     defaultValueSerde: Serde<unknown>,
-    fold: (key: unknown, value: unknown, current: unknown) => unknown,
+    fold: Fold,
   ): KTable<K, VA> {
     const parsed = parseOrThrow(materializedSchema, materialized, `materialized options of ${operation}()`)
     const graph = this.#graph
@@ -633,9 +644,7 @@ export class TimeWindowedKStream<K, V> {
 
   /** The number of records per key and window (Serdes.Long in the store). */
   count(materialized: WindowedMaterialized<K, number> = {}): TimeWindowedKTable<K, V, number> {
-    return this.#aggregate('count', materialized, Serdes.Long as Serde<unknown>, (_key, _value, current) =>
-      current === undefined ? 1 : (current as number) + 1,
-    )
+    return this.#aggregate('count', materialized, Serdes.Long as Serde<unknown>, countFold)
   }
 
   /** Combines each key's values per window with `reducer(aggregate, value)`; the first value is the start. */
@@ -643,9 +652,7 @@ export class TimeWindowedKStream<K, V> {
     reducer: (aggregate: V, value: V) => V,
     materialized: WindowedMaterialized<K, V> = {},
   ): TimeWindowedKTable<K, V, V> {
-    return this.#aggregate('reduce', materialized, this.#valueSerde, (_key, value, current) =>
-      current === undefined ? value : reducer(current as V, value as V),
-    )
+    return this.#aggregate('reduce', materialized, this.#valueSerde, reduceFold(reducer))
   }
 
   /**
@@ -657,16 +664,14 @@ export class TimeWindowedKStream<K, V> {
     aggregator: (key: K, value: V, aggregate: VA) => VA,
     materialized: WindowedMaterialized<K, VA> = {},
   ): TimeWindowedKTable<K, V, VA> {
-    return this.#aggregate('aggregate', materialized, DEFAULT_SERDE, (key, value, current) =>
-      aggregator(key as K, value as V, current === undefined ? initializer() : (current as VA)),
-    )
+    return this.#aggregate('aggregate', materialized, DEFAULT_SERDE, aggregateFold(initializer, aggregator))
   }
 
   #aggregate<VA>(
     operation: string,
     materialized: WindowedMaterialized<K, VA>,
     defaultValueSerde: Serde<unknown>,
-    fold: (key: unknown, value: unknown, current: unknown) => unknown,
+    fold: Fold,
   ): TimeWindowedKTable<K, V, VA> {
     const parsed = parseOrThrow(
       windowedMaterializedSchema,
