@@ -70,6 +70,23 @@ export function checkTime(store: string, field: string, ms: unknown): number {
   return ms
 }
 
+/** Validates a session key: its key, and `[startMs, endMs]` with startMs ≤ endMs. */
+export function checkSession(
+  store: string,
+  session: Windowed<Bytes>,
+): { key: Bytes; startMs: number; endMs: number } {
+  const key = checkKey(store, session.key)
+  const startMs = checkTime(store, 'window.startMs', session.window.startMs)
+  const endMs = checkTime(store, 'window.endMs', session.window.endMs)
+  if (startMs > endMs) {
+    throw new StateError(
+      'INVALID_ARGUMENT',
+      `store ${store}: session start ${startMs} is after its end ${endMs}; a session is [startMs, endMs] with startMs ≤ endMs`,
+    )
+  }
+  return { key, startMs, endMs }
+}
+
 /** A time bound of a query: any safe integer (clamped into [0, 2^53) by the query). */
 export function checkBound(store: string, field: string, ms: unknown): number {
   if (typeof ms !== 'number' || !Number.isSafeInteger(ms)) {
@@ -338,22 +355,9 @@ export class SessionBytesStore extends TimedTableStore implements SessionStore<B
     super(name, table, options.retentionMs)
   }
 
-  #checkSession(session: Windowed<Bytes>): { key: Bytes; startMs: number; endMs: number } {
-    const key = checkKey(this.name, session.key)
-    const startMs = checkTime(this.name, 'window.startMs', session.window.startMs)
-    const endMs = checkTime(this.name, 'window.endMs', session.window.endMs)
-    if (startMs > endMs) {
-      throw new StateError(
-        'INVALID_ARGUMENT',
-        `store ${this.name}: session start ${startMs} is after its end ${endMs}; a session is [startMs, endMs] with startMs ≤ endMs`,
-      )
-    }
-    return { key, startMs, endMs }
-  }
-
   put(session: Windowed<Bytes>, value: Bytes): boolean {
     this.write('put')
-    const { key, startMs, endMs } = this.#checkSession(session)
+    const { key, startMs, endMs } = checkSession(this.name, session)
     checkValue(this.name, value)
     if (this.isExpired(endMs)) return false
     this.table.put(sessionKey(key, endMs, startMs), value)
@@ -364,7 +368,7 @@ export class SessionBytesStore extends TimedTableStore implements SessionStore<B
 
   remove(session: Windowed<Bytes>): void {
     this.write('remove')
-    const { key, startMs, endMs } = this.#checkSession(session)
+    const { key, startMs, endMs } = checkSession(this.name, session)
     this.table.remove(sessionKey(key, endMs, startMs))
     this.table.remove(sessionIndexKey(endMs, key, startMs))
   }
@@ -408,7 +412,7 @@ export class SessionBytesStore extends TimedTableStore implements SessionStore<B
 
   fetchSession(key: Bytes, startMs: number, endMs: number): Bytes | undefined {
     this.assertOpen()
-    const session = this.#checkSession({ key, window: { startMs, endMs } })
+    const session = checkSession(this.name, { key, window: { startMs, endMs } })
     if (this.isExpired(session.endMs)) return undefined
     return this.table.get(sessionKey(session.key, session.endMs, session.startMs))
   }

@@ -1,4 +1,4 @@
-import { checkBound, checkKey, checkTime, checkValue } from './bytes-stores.ts'
+import { checkBound, checkKey, checkSession, checkTime, checkValue } from './bytes-stores.ts'
 import { StateError } from './errors.ts'
 import {
   compareBytes,
@@ -367,22 +367,9 @@ export class CachingSessionStore
   extends CachingTimedBase<SessionStore<Bytes, Bytes>>
   implements SessionStore<Bytes, Bytes>
 {
-  #check(session: Windowed<Bytes>): { key: Bytes; startMs: number; endMs: number } {
-    const key = checkKey(this.name, session.key)
-    const startMs = checkTime(this.name, 'window.startMs', session.window.startMs)
-    const endMs = checkTime(this.name, 'window.endMs', session.window.endMs)
-    if (startMs > endMs) {
-      throw new StateError(
-        'INVALID_ARGUMENT',
-        `store ${this.name}: session start ${startMs} is after its end ${endMs}; a session is [startMs, endMs] with startMs ≤ endMs`,
-      )
-    }
-    return { key, startMs, endMs }
-  }
-
   put(session: Windowed<Bytes>, value: Bytes): boolean {
     this.assertOpen()
-    const { key, startMs, endMs } = this.#check(session)
+    const { key, startMs, endMs } = checkSession(this.name, session)
     checkValue(this.name, value)
     if (this.isExpired(endMs)) return false
     this.buffer.set(sessionKey(key, endMs, startMs), value)
@@ -392,7 +379,7 @@ export class CachingSessionStore
 
   remove(session: Windowed<Bytes>): void {
     this.assertOpen()
-    const { key, startMs, endMs } = this.#check(session)
+    const { key, startMs, endMs } = checkSession(this.name, session)
     this.buffer.set(sessionKey(key, endMs, startMs), null)
   }
 
@@ -443,7 +430,7 @@ export class CachingSessionStore
 
   fetchSession(key: Bytes, startMs: number, endMs: number): Bytes | undefined {
     this.assertOpen()
-    const session = this.#check({ key, window: { startMs, endMs } })
+    const session = checkSession(this.name, { key, window: { startMs, endMs } })
     if (this.isExpired(session.endMs)) return undefined
     const bufferKey = sessionKey(session.key, session.endMs, session.startMs)
     if (this.buffer.entries.has(bufferKey)) return this.buffer.entries.get(bufferKey) ?? undefined
