@@ -1,3 +1,4 @@
+import { StoreLayer } from './layer.ts'
 import { checkBound, checkKey, checkSession, checkTime, checkValue } from './bytes-stores.ts'
 import { StateError } from './errors.ts'
 import {
@@ -11,7 +12,6 @@ import {
   windowIndexKey,
   windowKey,
 } from './keys.ts'
-import type { Position } from './position.ts'
 import { SortedBytesMap } from './table.ts'
 import type { KeyValue, KeyValueStore, SessionStore, StateStore, WindowStore, Windowed } from './types.ts'
 
@@ -107,42 +107,21 @@ function* mapIterable<A, B>(items: Iterable<A>, fn: (a: A) => B): Generator<B> {
 }
 
 /** Delegation of the lifecycle and position to the store below. */
-abstract class CachingBase<S extends StateStore> implements StateStore, WriteBuffered {
-  protected readonly inner: S
+abstract class CachingBase<S extends StateStore> extends StoreLayer<S> implements WriteBuffered {
   protected readonly buffer: WriteBuffer
   readonly maxBufferedBytes: number
 
   constructor(inner: S, maxBufferedBytes: number) {
-    this.inner = inner
+    super(inner)
     this.maxBufferedBytes = maxBufferedBytes
     this.buffer = new WriteBuffer(inner.name, maxBufferedBytes)
-  }
-
-  get name(): string {
-    return this.inner.name
-  }
-
-  get persistent(): boolean {
-    return this.inner.persistent
-  }
-
-  get isOpen(): boolean {
-    return this.inner.isOpen
   }
 
   bufferedBytes(): number {
     return this.buffer.bytes
   }
 
-  position(): Position {
-    return this.inner.position()
-  }
-
-  updatePosition(topic: string, partition: number, offset: number): void {
-    this.inner.updatePosition(topic, partition, offset)
-  }
-
-  flush(): void {
+  override flush(): void {
     this.assertOpen()
     // The buffer is cleared only after everything below succeeded: if the store below refuses (no
     // transaction) or fails, the buffered writes are still here and the transaction rolls back the rest.
@@ -153,7 +132,7 @@ abstract class CachingBase<S extends StateStore> implements StateStore, WriteBuf
 
   protected abstract writeDown(): void
 
-  close(): void {
+  override close(): void {
     this.buffer.clear()
     this.inner.close()
   }

@@ -1,5 +1,5 @@
+import { StoreLayer } from './layer.ts'
 import { isWriteBuffered } from './caching.ts'
-import type { Position } from './position.ts'
 import type {
   KeyValue,
   KeyValueStore,
@@ -45,8 +45,7 @@ class OperationMeter {
 
 type Operation = 'put' | 'get' | 'range' | 'delete' | 'flush'
 
-abstract class MeteredBase<S extends StateStore> implements StateStore, Metered {
-  protected readonly inner: S
+abstract class MeteredBase<S extends StateStore> extends StoreLayer<S> implements Metered {
   readonly #meters: Record<Operation, OperationMeter> = {
     put: new OperationMeter(),
     get: new OperationMeter(),
@@ -56,38 +55,10 @@ abstract class MeteredBase<S extends StateStore> implements StateStore, Metered 
   }
   #expiredDrops = 0
 
-  constructor(inner: S) {
-    this.inner = inner
-  }
-
-  get name(): string {
-    return this.inner.name
-  }
-
-  get persistent(): boolean {
-    return this.inner.persistent
-  }
-
-  get isOpen(): boolean {
-    return this.inner.isOpen
-  }
-
-  position(): Position {
-    return this.inner.position()
-  }
-
-  updatePosition(topic: string, partition: number, offset: number): void {
-    this.inner.updatePosition(topic, partition, offset)
-  }
-
-  flush(): void {
+  override flush(): void {
     this.time('flush', () => {
       this.inner.flush()
     })
-  }
-
-  close(): void {
-    this.inner.close()
   }
 
   metrics(): StoreMetrics {

@@ -1,5 +1,5 @@
+import { StoreLayer } from './layer.ts'
 import { StateError } from './errors.ts'
-import type { Position } from './position.ts'
 import type { Serde } from './serdes.ts'
 import type {
   KeyValue,
@@ -102,41 +102,12 @@ function* mapEach<A, B>(items: Iterable<A>, fn: (a: A) => B): Generator<B> {
   for (const item of items) yield fn(item)
 }
 
-abstract class TypedBase<S extends StateStore & Metered, K, V> implements StateStore, Metered {
-  protected readonly inner: S
+abstract class TypedBase<S extends StateStore & Metered, K, V> extends StoreLayer<S> implements Metered {
   protected readonly codec: Codec<K, V>
 
   constructor(inner: S, keySerde: Serde<K>, valueSerde: Serde<V>) {
-    this.inner = inner
+    super(inner)
     this.codec = new Codec(inner.name, keySerde, valueSerde)
-  }
-
-  get name(): string {
-    return this.inner.name
-  }
-
-  get persistent(): boolean {
-    return this.inner.persistent
-  }
-
-  get isOpen(): boolean {
-    return this.inner.isOpen
-  }
-
-  position(): Position {
-    return this.inner.position()
-  }
-
-  updatePosition(topic: string, partition: number, offset: number): void {
-    this.inner.updatePosition(topic, partition, offset)
-  }
-
-  flush(): void {
-    this.inner.flush()
-  }
-
-  close(): void {
-    this.inner.close()
   }
 
   metrics(): StoreMetrics {
