@@ -1,18 +1,16 @@
 export { StreamsError, streamsErrorCodes, type StreamsErrorCode } from './errors.ts'
 export { JoinWindows, SessionWindows, SlidingWindows, TimeWindows, type Window } from './windows.ts'
+export { StreamsBuilder } from './builder.ts'
+export { BranchedKStream, KStream } from './kstream.ts'
+export { KGroupedStream } from './grouped-stream.ts'
+export { KTable } from './ktable.ts'
 export {
-  BranchedKStream,
-  KGroupedStream,
-  KStream,
-  KTable,
-  StreamsBuilder,
   TimeWindowedKStream,
   TimeWindowedKTable,
   type EmitStrategy,
-  type Materialized,
   type WindowedMaterialized,
-  type SerdeOptions,
-} from './dsl.ts'
+} from './time-windowed.ts'
+export type { Materialized, SerdeOptions } from './graph.ts'
 export { WindowedSerdes } from './windowed-serdes.ts'
 export type { Windowed } from '../state/index.ts'
 export { StreamsEngine, type EngineMetrics, type ProducedRecord } from './engine.ts'

@@ -12,6 +12,12 @@ export interface StreamRecord {
   readonly key: unknown
   readonly value: unknown
   readonly timestampMs: number
+  /**
+   * Only on a KTable's change records: the key's value before this change (null: the key was
+   * absent). On those records `value` is the new value, null when the key was deleted (a tombstone).
+   * Absent on stream records.
+   */
+  readonly oldValue?: unknown
 }
 
 /** Sends a record to every child, or to the one named child (used by split/branch). */
@@ -24,6 +30,8 @@ export interface ProcessorContext {
   keyValueStore(name: string): TaskKeyValueStore
   /** The task's instance of window store `name`; throws UNKNOWN_STORE if it has none. */
   windowStore(name: string): TaskWindowStore
+  /** The task's instance of session store `name`; throws UNKNOWN_STORE if it has none. */
+  sessionStore(name: string): TaskSessionStore
   /**
    * Counts a record the processor deliberately skipped (visible in the engine's metrics:
    * droppedRecords, and also lateRecords when `late` — the record's windows were all closed).
@@ -35,6 +43,7 @@ export interface ProcessorContext {
 export interface TaskKeyValueStore {
   get(key: unknown): unknown
   put(key: unknown, value: unknown): void
+  delete(key: unknown): unknown
 }
 
 /** The window store operations processors use; a subset of WindowStore. */
@@ -50,6 +59,30 @@ export interface TaskWindowStore {
     readonly key: { readonly key: unknown; readonly window: { readonly startMs: number } }
     readonly value: unknown
   }>
+}
+
+/** The session store operations processors use; a subset of SessionStore. */
+export interface TaskSessionStore {
+  findSessions(
+    key: unknown,
+    earliestSessionEndMs: number,
+    latestSessionStartMs: number,
+  ): Iterable<{
+    readonly key: {
+      readonly key: unknown
+      readonly window: { readonly startMs: number; readonly endMs: number }
+    }
+    readonly value: unknown
+  }>
+  /** Returns false (storing nothing) if the session is already expired in the store. */
+  put(
+    session: { readonly key: unknown; readonly window: { readonly startMs: number; readonly endMs: number } },
+    value: unknown,
+  ): boolean
+  remove(session: {
+    readonly key: unknown
+    readonly window: { readonly startMs: number; readonly endMs: number }
+  }): void
 }
 
 /** Processes one record; throws to fail the task. */
@@ -108,7 +141,16 @@ export interface WindowStoreDef {
   readonly timestamped: boolean
 }
 
-export type StoreDef = KeyValueStoreDef | WindowStoreDef
+/** A session store: sessions kept `retentionMs` after their end, behind the store's stream time. */
+export interface SessionStoreDef {
+  readonly kind: 'session'
+  readonly name: string
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+  readonly retentionMs: number
+}
+
+export type StoreDef = KeyValueStoreDef | WindowStoreDef | SessionStoreDef
 
 /** Nodes connected without crossing a topic: processed together by one task per input partition. */
 export interface SubTopology {

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { Log, MAX_PARTITIONS } from '../log/index.ts'
-import type { ReadOnlyKeyValueStore, ReadOnlyWindowStore, Serde } from '../state/index.ts'
+import type {
+  ReadOnlyKeyValueStore,
+  ReadOnlySessionStore,
+  ReadOnlyWindowStore,
+  Serde,
+} from '../state/index.ts'
 import { StreamsEngine, type EngineMetrics, type ProducedRecord } from '../streams/engine.ts'
 import { StreamsError } from '../streams/errors.ts'
 import { parseOrThrow } from '../streams/options.ts'
@@ -153,6 +158,12 @@ export class TopologyTestDriver {
   getWindowStore<K, V>(name: string): ReadOnlyWindowStore<K, V> {
     this.#assertOpen()
     return this.#engine.windowStore<K, V>(name)
+  }
+
+  /** The session store `name` (a session-windowed aggregation's `{ name }`) over every task. Throws UNKNOWN_STORE. */
+  getSessionStore<K, V>(name: string): ReadOnlySessionStore<K, V> {
+    this.#assertOpen()
+    return this.#engine.sessionStore<K, V>(name)
   }
 
   /** The engine's metrics: processed, dropped (and of those, late) records, commits. */

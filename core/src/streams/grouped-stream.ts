@@ -1,0 +1,123 @@
+import { Serdes, type Serde } from '../state/index.ts'
+import { StreamsError } from './errors.ts'
+import { materializedSchema, parseOrThrow } from './options.ts'
+import {
+  aggregateFold,
+  countFold,
+  DEFAULT_SERDE,
+  reduceFold,
+  repartitionIfRequired,
+  type Fold,
+  type Graph,
+  type Materialized,
+} from './graph.ts'
+import { KTable } from './ktable.ts'
+import { TimeWindowedKStream } from './time-windowed.ts'
+import { TimeWindows } from './windows.ts'
+import type { ProcessorContext, StreamRecord } from './topology.ts'
+
+/** A stream grouped by key, ready to aggregate into a KTable. */
+export class KGroupedStream<K, V> {
+  readonly #graph: Graph
+  readonly #node: string
+  readonly #keySerde: Serde<unknown>
+  readonly #valueSerde: Serde<unknown>
+  readonly #repartitionRequired: boolean
+
+  /** Internal: from KStream.groupByKey() / groupBy(). */
+  constructor(
+    graph: Graph,
+    node: string,
+    keySerde: Serde<unknown>,
+    valueSerde: Serde<unknown>,
+    repartitionRequired: boolean,
+  ) {
+    this.#graph = graph
+    this.#node = node
+    this.#keySerde = keySerde
+    this.#valueSerde = valueSerde
+    this.#repartitionRequired = repartitionRequired
+  }
+
+  /**
+   * Aggregates per key and time window (tumbling or hopping `TimeWindows`) instead of per key: see
+   * TimeWindowedKStream. Throws INVALID_ARGUMENT for anything but TimeWindows (sliding and session
+   * windowed aggregations are not implemented yet).
+   */
+  windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V> {
+    if (!((windows as unknown) instanceof TimeWindows)) {
+      throw new StreamsError(
+        'INVALID_ARGUMENT',
+        'windowedBy() takes TimeWindows (tumbling or hopping); sliding and session windowed aggregations are not implemented yet',
+      )
+    }
+    return new TimeWindowedKStream<K, V>(
+      this.#graph,
+      this.#node,
+      this.#keySerde,
+      this.#valueSerde,
+      this.#repartitionRequired,
+      windows,
+    )
+  }
+
+  /** The number of records per key (Serdes.Long in the store). Records with a null key are dropped. */
+  count(materialized: Materialized<K, number> = {}): KTable<K, number> {
+    return this.#aggregate('count', materialized, Serdes.Long as Serde<unknown>, countFold)
+  }
+
+  /** Combines each key's values with `reducer(aggregate, value)`; the first value is the start. */
+  reduce(reducer: (aggregate: V, value: V) => V, materialized: Materialized<K, V> = {}): KTable<K, V> {
+    return this.#aggregate('reduce', materialized, this.#valueSerde, reduceFold(reducer))
+  }
+
+  /**
+   * Folds each key's values into `aggregator(key, value, aggregate)`, starting from `initializer()`.
+   * `valueSerde` (default Serdes.String) serializes the aggregate in the store.
+   */
+  aggregate<VA>(
+    initializer: () => VA,
+    aggregator: (key: K, value: V, aggregate: VA) => VA,
+    materialized: Materialized<K, VA> = {},
+  ): KTable<K, VA> {
+    return this.#aggregate('aggregate', materialized, DEFAULT_SERDE, aggregateFold(initializer, aggregator))
+  }
+
+  #aggregate<VA>(
+    operation: string,
+    materialized: Materialized<K, VA>,
+    defaultValueSerde: Serde<unknown>,
+    fold: Fold,
+  ): KTable<K, VA> {
+    const parsed = parseOrThrow(materializedSchema, materialized, `materialized options of ${operation}()`)
+    const graph = this.#graph
+    const storeName = parsed.name ?? graph.name('KSTREAM-AGGREGATE-STATE-STORE')
+    const keySerde = parsed.keySerde ?? this.#keySerde
+    const valueSerde = parsed.valueSerde ?? defaultValueSerde
+    const parent = repartitionIfRequired(graph, this.#node, storeName, this.#repartitionRequired, {
+      keySerde,
+      valueSerde: this.#valueSerde,
+    })
+    graph.addStore({ name: storeName, keySerde, valueSerde })
+    const name = graph.name('KSTREAM-AGGREGATE')
+    graph.add({
+      kind: 'processor',
+      name,
+      parents: [parent],
+      stores: [storeName],
+      create: (context: ProcessorContext) => {
+        const store = context.keyValueStore(storeName)
+        return (r: StreamRecord, forward) => {
+          if (r.key === null || r.key === undefined) {
+            context.dropped('null key in aggregation')
+            return
+          }
+          const next = fold(r.key, r.value, store.get(r.key))
+          store.put(r.key, next)
+          forward({ key: r.key, value: next, timestampMs: r.timestampMs })
+        }
+      },
+    })
+    return new KTable<K, VA>(graph, name, keySerde, valueSerde, storeName)
+  }
+}
