@@ -3,7 +3,7 @@ export { JoinWindows, SessionWindows, SlidingWindows, TimeWindows, type Window }
 export { StreamsBuilder } from './builder.ts'
 export { BranchedKStream, KStream } from './kstream.ts'
 export { KGroupedStream } from './grouped-stream.ts'
-export { KTable } from './ktable.ts'
+export { KGroupedTable, KTable } from './ktable.ts'
 export {
   TimeWindowedKStream,
   TimeWindowedKTable,
