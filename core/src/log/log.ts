@@ -60,7 +60,7 @@ export interface TopicInfo {
   readonly config: TopicConfig
 }
 
-export type TrimReason = 'retention-time' | 'retention-bytes' | 'disk-budget'
+export type TrimReason = 'retention-time' | 'retention-bytes' | 'disk-budget' | 'delete-records'
 
 /** One trimmed range `[fromOffset, toOffset)` of one partition. */
 export interface TrimEvent {
@@ -944,6 +944,26 @@ export class Log extends EventEmitter<LogEvents> {
     return found
   }
 
+  /**
+   * Resolves once a record at or past `position` is readable on `topic`/`partition` (at once if one
+   * is), when the log closes, or when `signal` aborts — whichever is first. For consumers that drain
+   * a partition synchronously and then wait, without polling or a subscription.
+   */
+  waitForAppend(topicName: string, partition: number, position: number, signal?: AbortSignal): Promise<void> {
+    this.#assertOpen()
+    const ps = this.#partition(topicName, partition)
+    if (ps.durableNext > position || signal?.aborted === true) return Promise.resolve()
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        ps.waiters.delete(wake)
+        signal?.removeEventListener('abort', wake)
+        resolve()
+      }
+      ps.waiters.add(wake)
+      signal?.addEventListener('abort', wake, { once: true })
+    })
+  }
+
   /** First retained offset. */
   startOffset(topicName: string, partition: number): number {
     this.#assertOpen()
@@ -1050,6 +1070,50 @@ export class Log extends EventEmitter<LogEvents> {
   enforceRetention(): Promise<TrimEvent[]> {
     this.#assertOpen()
     return this.#queueRetention()
+  }
+
+  /**
+   * Kafka's deleteRecords: makes `beforeOffset` the partition's first offset, deleting the records
+   * below it (durably; reported as a 'trimmed' event with reason 'delete-records'). Resolves with
+   * that event, or undefined if nothing was below. For administrative resets (e.g. a streams
+   * application's internal topics); it never deletes what a floor holds. Throws OFFSET_OUT_OF_RANGE
+   * for an offset past the end, INVALID_ARGUMENT if a floor is below `beforeOffset`.
+   */
+  deleteRecords(topicName: string, partition: number, beforeOffset: number): Promise<TrimEvent | undefined> {
+    this.#assertOpen()
+    const ps = this.#partition(topicName, partition)
+    if (!Number.isSafeInteger(beforeOffset) || beforeOffset < 0 || beforeOffset > ps.durableNext) {
+      throw new LogError(
+        'OFFSET_OUT_OF_RANGE',
+        `cannot delete records of ${topicName}/${partition} before ${beforeOffset}; valid is 0..${ps.durableNext}`,
+      )
+    }
+    const floor = this.#floorOf(ps)
+    if (floor !== undefined && floor < beforeOffset) {
+      throw new LogError(
+        'INVALID_ARGUMENT',
+        `a floor holds ${topicName}/${partition} at offset ${floor}; release it (releaseFloor) before deleting records up to ${beforeOffset}`,
+      )
+    }
+    const run = this.#maintenance.then(() => {
+      if (beforeOffset <= ps.start) return undefined
+      let bytes = 0
+      this.#scanStored(ps, ps.start, beforeOffset, (stored) => {
+        bytes += stored.length + RECORD_OVERHEAD_BYTES
+        return true
+      })
+      const plan: TrimPlan = {
+        ps,
+        toOffset: beforeOffset,
+        records: beforeOffset - ps.start,
+        bytes,
+        reason: 'delete-records',
+        belowFloorRecords: 0,
+      }
+      return this.#trim([plan])[0]
+    })
+    this.#maintenance = run.catch(() => undefined)
+    return run
   }
 
   // Not 'error': an EventEmitter 'error' with no listener would crash the gateway.
@@ -1314,6 +1378,9 @@ export class Log extends EventEmitter<LogEvents> {
     this.#closed = true
     clearInterval(this.#retentionTimer)
     for (const subscription of this.#subscriptions) subscription.wake()
+    for (const topic of this.#topics.values()) {
+      for (const ps of topic.partitions) for (const wake of [...ps.waiters]) wake()
+    }
     this.#commitPending()
     await this.#maintenance
     try {

@@ -1,6 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb'
 import { StateError } from './errors.ts'
-import { compareBytes, readU32, writeU32 } from './keys.ts'
+import { compareBytes, META_POSITION, readU32, writeU32 } from './keys.ts'
+import type { Position } from './position.ts'
 import type { OrderedTable, TableEntry } from './table.ts'
 
 /*
@@ -150,6 +151,38 @@ export class StateDatabase {
     this.#highestId = Math.max(this.#highestId, entry.id)
     this.#open.add(name)
     return new LmdbTable(this, entry.id, name, () => this.#open.delete(name))
+  }
+
+  /**
+   * Deletes every entry of store `name` (its data and position), keeping its registration; returns
+   * the entries removed (0 for a store never registered). With `position`, the emptied store then
+   * reflects that position (a reset that skips input records: their state is empty, not missing).
+   * In the caller's write transaction if one is open, else in its own. Throws STORE_ALREADY_OPEN if
+   * this process has the store open.
+   */
+  clearStore(name: string, position?: Position): number {
+    if (this.#open.has(name)) {
+      throw new StateError(
+        'STORE_ALREADY_OPEN',
+        `store ${name} is open; close it (stop its engine) before clearing it`,
+      )
+    }
+    const entry = this.#lookup(name, registryKey(name))
+    if (entry === undefined) return 0
+    const start = Buffer.alloc(4)
+    writeU32(start, 0, entry.id)
+    const end = Buffer.alloc(4)
+    writeU32(end, 0, entry.id + 1)
+    return stateTransaction(this.env, () => {
+      // Collected first: removing while an LMDB cursor walks the same range is not safe.
+      const keys = [...this.db.getKeys({ start, end })]
+      for (const key of keys) this.db.removeSync(key)
+      if (position !== undefined && Object.keys(position.toJSON()).length > 0) {
+        const positionKey = Buffer.concat([start, META_POSITION])
+        this.db.putSync(positionKey, Buffer.from(JSON.stringify(position), 'utf8'))
+      }
+      return keys.length
+    })
   }
 
   #lookup(name: string, nameKey: Buffer): RegisteredStore | undefined {
