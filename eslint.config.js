@@ -31,6 +31,8 @@ export default tseslint.config(
         { allowNumber: true, allowBoolean: true, allowNullish: true },
       ],
       '@typescript-eslint/no-non-null-assertion': 'off',
+      // `const { own, ...rest } = options` is how an option bag is split between layers.
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
       'no-restricted-imports': [
         'error',
         {

@@ -3,7 +3,7 @@ export { JoinWindows, SessionWindows, SlidingWindows, TimeWindows, type Window }
 export { StreamsBuilder } from './builder.ts'
 export { BranchedKStream, KStream } from './kstream.ts'
 export { KGroupedStream } from './grouped-stream.ts'
-export { KGroupedTable, KTable } from './ktable.ts'
+export { KTable } from './ktable.ts'
 export {
   TimeWindowedKStream,
   TimeWindowedKTable,
@@ -23,3 +23,13 @@ export {
   type TopologyNode,
 } from './topology.ts'
 export * from '../testing/index.ts'
+export {
+  DEFAULT_WALL_CLOCK_TICK_MS,
+  streamsStates,
+  VigilStreams,
+  type StateListener,
+  type StreamsState,
+  type VigilStreamsOptions,
+} from './runtime.ts'
+export { resetApplication, type ResetOptionsInput, type ResetReport } from './reset.ts'
+export { KGroupedTable } from './ktable.ts'
