@@ -1,5 +1,5 @@
 import { environmentOf } from '../log/environment.ts'
-import type { Log } from '../log/index.ts'
+import type { Log, LogTransaction } from '../log/index.ts'
 import {
   Position,
   type KeyValue,
@@ -13,9 +13,15 @@ import {
   type WindowStore,
 } from '../state/index.ts'
 import { StreamsError } from './errors.ts'
-import { engineOptionsSchema, parseOrThrow, type EngineOptions, type EngineOptionsInput } from './options.ts'
-import { message, Task, type Batch, type Input, type ProducedRecord } from './task.ts'
-import type { SinkNode, SourceNode, Topology } from './topology.ts'
+import {
+  deadLetterTopicOf,
+  engineOptionsSchema,
+  parseOrThrow,
+  type EngineOptions,
+  type EngineOptionsInput,
+} from './options.ts'
+import { message, partitionTimeOf, Task, type Batch, type Input, type ProducedRecord } from './task.ts'
+import type { SinkNode, SourceNode, SubTopology, Topology } from './topology.ts'
 
 /*
  * Runs a Topology over a Log: one task per sub-topology and input partition, each processing its
@@ -53,6 +59,13 @@ export interface EngineMetrics {
   readonly lateRecords: number
   /** Commit transactions. */
   readonly commits: number
+  /**
+   * Source records the serdes could not deserialize, written to `<applicationId>-dlq` and skipped
+   * (deserializationExceptionHandler 'logAndContinue'). Not in processedRecords.
+   */
+  readonly deadLetteredRecords: number
+  /** Of droppedRecords, those whose extracted timestamp was invalid (not a whole number of ms ≥ 0). */
+  readonly invalidTimestampRecords: number
 }
 
 /**
@@ -71,6 +84,8 @@ export class StreamsEngine {
   #dropped = 0
   #late = 0
   #commits = 0
+  #deadLettered = 0
+  #invalidTimestamps = 0
 
   private constructor(
     log: Log,
@@ -114,7 +129,7 @@ export class StreamsEngine {
     for (const sub of topology.subTopologies) {
       for (const sink of sub.sinks.filter((s) => s.internal)) {
         const topic = physical(sink)
-        const wanted = taskCounts.get(sub.id)!
+        const wanted = partitions.get(topic)!
         const have = existing.get(topic)
         if (have !== undefined && have !== wanted) {
           throw new StreamsError(
@@ -125,7 +140,9 @@ export class StreamsEngine {
         await log.ensureTopic(topic, { partitions: wanted })
       }
     }
-    const state = { env: environmentOf(log), applicationId }
+    const deadLetterTopic = deadLetterTopicOf(applicationId)
+    if (options.deserializationExceptionHandler === 'logAndContinue') await log.ensureTopic(deadLetterTopic)
+    const state = { ...options, env: environmentOf(log) }
     // Every task built so far, so that a failure part-way (a store that cannot open or restore)
     // releases the stores already opened: they stay registered to this process otherwise.
     const tasks: Task[] = []
@@ -144,10 +161,12 @@ export class StreamsEngine {
           const inputs = sub.sources.flatMap((source): Input[] => {
             const topic = physical(source)
             if (p >= partitions.get(topic)!) return []
-            const committed = log.fetchOffset(applicationId, topic, p)?.offset
-            return [{ source, topic, partition: p, next: committed ?? log.startOffset(topic, p), buffer: [] }]
+            const committed = log.fetchOffset(applicationId, topic, p)
+            const next = committed?.offset ?? log.startOffset(topic, p)
+            const partitionTimeMs = partitionTimeOf(committed?.metadata)
+            return [{ source, topic, partition: p, next, buffer: [], partitionTimeMs }]
           })
-          const task = new Task(engine, topology, sub, p, inputs, physical, state)
+          const task = new Task(engine, topology, sub, p, inputs, physical, state, deadLetterTopic)
           tasks.push(task)
           return task
         }),
@@ -161,9 +180,35 @@ export class StreamsEngine {
    * in production order. Each task commits at most `maxRecordsPerCommit` records per transaction.
    * Throws TASK_FAILED (a user function threw; names the task, node and input record) or
    * SERDE_FAILURE; that batch is not committed, and the engine is then stopped for good.
+   * Then runs the due wall-clock punctuations (see punctuate()).
    */
   processAvailable(): ProducedRecord[] {
     this.#assertUsable()
+    const produced = this.#processRecords()
+    produced.push(...this.punctuate())
+    return produced
+  }
+
+  /**
+   * Runs every wall-clock punctuator due by the engine's clock, each task's in one commit
+   * transaction (with what they forward and write), then processes what that output caused (e.g.
+   * through repartition topics). Returns what was appended to output and repartition topics. Throws
+   * as processAvailable, stopping the engine.
+   */
+  punctuate(): ProducedRecord[] {
+    this.#assertUsable()
+    const nowMs = this.#options.clock()
+    const produced: ProducedRecord[] = []
+    for (const task of this.#tasks) {
+      if (!task.wallClockDue(nowMs)) continue
+      const batch = this.#commit(task, (tx) => task.punctuateWallClock(tx, nowMs))
+      produced.push(...batch.produced)
+    }
+    if (produced.length > 0) produced.push(...this.#processRecords())
+    return produced
+  }
+
+  #processRecords(): ProducedRecord[] {
     const produced: ProducedRecord[] = []
     const group = this.#options.applicationId
     const max = this.#options.maxRecordsPerCommit
@@ -171,29 +216,35 @@ export class StreamsEngine {
       progressed = false
       for (const task of this.#tasks) {
         if (!task.fetch(this.#log, max)) continue
-        let batch: Batch
-        try {
-          batch = this.#log.transact((tx) => task.process(tx, max, group))
-        } catch (cause) {
-          // The stores are ahead of what the aborted transaction left on disk: release them now
-          // (a new engine reopens them as committed) and stop.
-          for (const t of this.#tasks) t.close()
-          this.#failure =
-            cause instanceof StreamsError
-              ? cause
-              : new StreamsError('TASK_FAILED', `task ${task.id} failed to commit: ${message(cause)}`, {
-                  cause,
-                })
-          throw this.#failure
-        }
+        const batch = this.#commit(task, (tx) => task.process(tx, max, group))
         task.advance(batch.consumed)
         produced.push(...batch.produced)
         this.#processed += batch.records
-        this.#commits++
         progressed = true
       }
     }
     return produced
+  }
+
+  /** One commit transaction of `task`; a failure stops the engine for good. */
+  #commit(task: Task, work: (tx: LogTransaction) => Batch): Batch {
+    let batch: Batch
+    try {
+      batch = this.#log.transact(work)
+    } catch (cause) {
+      // The stores are ahead of what the aborted transaction left on disk: release them now
+      // (a new engine reopens them as committed) and stop.
+      for (const t of this.#tasks) t.close()
+      this.#failure =
+        cause instanceof StreamsError
+          ? cause
+          : new StreamsError('TASK_FAILED', `task ${task.id} failed to commit: ${message(cause)}`, {
+              cause,
+            })
+      throw this.#failure
+    }
+    this.#commits++
+    return batch
   }
 
   /**
@@ -255,6 +306,8 @@ export class StreamsEngine {
       droppedRecords: this.#dropped,
       lateRecords: this.#late,
       commits: this.#commits,
+      deadLetteredRecords: this.#deadLettered,
+      invalidTimestampRecords: this.#invalidTimestamps,
     }
   }
 
@@ -262,6 +315,12 @@ export class StreamsEngine {
   countDropped(late = false): void {
     this.#dropped++
     if (late) this.#late++
+  }
+
+  /** Internal: tasks count the records they skip here. */
+  countSkipped(reason: 'deadLettered' | 'invalidTimestamp'): void {
+    if (reason === 'deadLettered') this.#deadLettered++
+    else this.#invalidTimestamps++
   }
 
   /**
@@ -289,12 +348,41 @@ export class StreamsEngine {
   }
 }
 
-/** Tasks per sub-topology: the most partitions among its source topics, repartition topics resolved upstream first. */
+/** Whether a sub-topology holds a join (its inputs must be co-partitioned). */
+function hasJoin(topology: Topology, sub: SubTopology): boolean {
+  return sub.nodes.some((name) => {
+    const node = topology.node(name)
+    return node.kind === 'processor' && node.copartitioned === true
+  })
+}
+
+/**
+ * Tasks per sub-topology: the most partitions among its source topics, repartition topics resolved
+ * upstream first. A repartition topic has as many partitions as its writer has tasks, except where a
+ * join reads it: then as many as the join's other inputs (which must agree), as Kafka Streams does.
+ */
 function resolveTaskCounts(
   topology: Topology,
   partitions: Map<string, number>,
   physical: (node: SourceNode | SinkNode) => string,
 ): Map<number, number> {
+  for (const sub of topology.subTopologies) {
+    const joins = hasJoin(topology, sub)
+    if (!joins) continue
+    const external = sub.sources
+      .filter((s) => !s.internal)
+      .map((s) => [s.topic, partitions.get(s.topic)!] as const)
+    const counts = new Set(external.map(([, n]) => n))
+    if (counts.size > 1) {
+      throw new StreamsError(
+        'INVALID_TOPOLOGY',
+        `a join reads ${external.map(([t, n]) => `${t} (${n} partitions)`).join(' and ')}, which are not co-partitioned; give the joined topics the same partition count`,
+      )
+    }
+    const [required] = counts
+    if (required === undefined) continue
+    for (const source of sub.sources.filter((s) => s.internal)) partitions.set(physical(source), required)
+  }
   const counts = new Map<number, number>()
   for (let progressed = true; progressed;) {
     progressed = false
@@ -304,8 +392,20 @@ function resolveTaskCounts(
       if (known.some((n) => n === undefined)) continue
       const count = Math.max(...(known as number[]))
       counts.set(sub.id, count)
-      for (const sink of sub.sinks.filter((s) => s.internal)) partitions.set(physical(sink), count)
+      for (const sink of sub.sinks.filter((s) => s.internal)) {
+        if (!partitions.has(physical(sink))) partitions.set(physical(sink), count)
+      }
       progressed = true
+    }
+  }
+  for (const sub of topology.subTopologies) {
+    const joins = hasJoin(topology, sub)
+    const sources = sub.sources.map((s) => [physical(s), partitions.get(physical(s))] as const)
+    if (joins && new Set(sources.map(([, n]) => n)).size > 1) {
+      throw new StreamsError(
+        'INVALID_TOPOLOGY',
+        `a join reads ${sources.map(([t, n]) => `${t} (${n ?? '?'} partitions)`).join(' and ')}, which are not co-partitioned; give the topics its inputs come from the same partition count`,
+      )
     }
   }
   if (counts.size < topology.subTopologies.length) {

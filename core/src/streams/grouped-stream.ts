@@ -1,5 +1,4 @@
 import { Serdes, type Serde } from '../state/index.ts'
-import { StreamsError } from './errors.ts'
 import { materializedSchema, parseOrThrow } from './options.ts'
 import {
   aggregateFold,
@@ -12,8 +11,11 @@ import {
   type Materialized,
 } from './graph.ts'
 import { KTable } from './ktable.ts'
+import { SessionWindowedKStream } from './session-windowed.ts'
+import { SlidingWindowedKStream } from './sliding-windowed.ts'
 import { TimeWindowedKStream } from './time-windowed.ts'
-import { TimeWindows } from './windows.ts'
+import { wrongWindows } from './windowed-common.ts'
+import { SessionWindows, SlidingWindows, TimeWindows } from './windows.ts'
 import type { ProcessorContext, StreamRecord } from './topology.ts'
 
 /** A stream grouped by key, ready to aggregate into a KTable. */
@@ -40,25 +42,27 @@ export class KGroupedStream<K, V> {
   }
 
   /**
-   * Aggregates per key and time window (tumbling or hopping `TimeWindows`) instead of per key: see
-   * TimeWindowedKStream. Throws INVALID_ARGUMENT for anything but TimeWindows (sliding and session
-   * windowed aggregations are not implemented yet).
+   * Aggregates per key and window instead of per key: TimeWindows (tumbling or hopping) give a
+   * TimeWindowedKStream, SlidingWindows a SlidingWindowedKStream, SessionWindows a
+   * SessionWindowedKStream. Throws INVALID_ARGUMENT for anything else.
    */
-  windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V> {
-    if (!((windows as unknown) instanceof TimeWindows)) {
-      throw new StreamsError(
-        'INVALID_ARGUMENT',
-        'windowedBy() takes TimeWindows (tumbling or hopping); sliding and session windowed aggregations are not implemented yet',
-      )
-    }
-    return new TimeWindowedKStream<K, V>(
+  windowedBy(windows: TimeWindows): TimeWindowedKStream<K, V>
+  windowedBy(windows: SlidingWindows): SlidingWindowedKStream<K, V>
+  windowedBy(windows: SessionWindows): SessionWindowedKStream<K, V>
+  windowedBy(
+    windows: TimeWindows | SlidingWindows | SessionWindows,
+  ): TimeWindowedKStream<K, V> | SlidingWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
+    const args = [
       this.#graph,
       this.#node,
       this.#keySerde,
       this.#valueSerde,
       this.#repartitionRequired,
-      windows,
-    )
+    ] as const
+    if (windows instanceof TimeWindows) return new TimeWindowedKStream<K, V>(...args, windows)
+    if (windows instanceof SlidingWindows) return new SlidingWindowedKStream<K, V>(...args, windows)
+    if (windows instanceof SessionWindows) return new SessionWindowedKStream<K, V>(...args, windows)
+    throw wrongWindows()
   }
 
   /** The number of records per key (Serdes.Long in the store). Records with a null key are dropped. */
@@ -112,9 +116,10 @@ export class KGroupedStream<K, V> {
             context.dropped('null key in aggregation')
             return
           }
-          const next = fold(r.key, r.value, store.get(r.key))
+          const current = store.get(r.key)
+          const next = fold(r.key, r.value, current)
           store.put(r.key, next)
-          forward({ key: r.key, value: next, timestampMs: r.timestampMs })
+          forward({ key: r.key, value: next, oldValue: current ?? null, timestampMs: r.timestampMs })
         }
       },
     })

@@ -10,6 +10,9 @@ export {
   type EmitStrategy,
   type WindowedMaterialized,
 } from './time-windowed.ts'
+export { SlidingWindowedKStream } from './sliding-windowed.ts'
+export { SessionWindowedKStream } from './session-windowed.ts'
+export { WALL_CLOCK_CHECK_INTERVAL_MS, WindowedKTable } from './windowed-common.ts'
 export type { Materialized, SerdeOptions } from './graph.ts'
 export { WindowedSerdes } from './windowed-serdes.ts'
 export type { Windowed } from '../state/index.ts'
@@ -33,3 +36,35 @@ export {
 } from './runtime.ts'
 export { resetApplication, type ResetOptionsInput, type ResetReport } from './reset.ts'
 export { KGroupedTable } from './ktable.ts'
+export type {
+  AnyStateStore,
+  KeyValueStoreSpec,
+  ProcessOptions,
+  Processor,
+  ProcessorContext as UserProcessorContext,
+  ProcessorSupplier,
+  Record as ProcessorRecord,
+  SessionStoreSpec,
+  StateStoreSpec,
+  StoreOf,
+  WindowStoreSpec,
+} from './processor.ts'
+export type {
+  Cancellable,
+  ConsumedRecord,
+  PunctuationType,
+  Punctuator,
+  RecordMetadata,
+  TimestampExtractor,
+  TimestampExtractorFn,
+} from './topology.ts'
+export type { StreamOptions } from './builder.ts'
+export {
+  deadLetterTopicOf,
+  DEFAULT_DESERIALIZATION_EXCEPTION_HANDLER,
+  deserializationExceptionHandlers,
+  STDERR_LOGGER,
+  type DeserializationExceptionHandler,
+  type StreamsLogger,
+} from './options.ts'
+export { DEAD_LETTER_HEADERS } from './task.ts'

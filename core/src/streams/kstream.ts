@@ -5,6 +5,7 @@ import {
   DEFAULT_SERDE,
   INTERNALS,
   passThrough,
+  repartitionIfRequired,
   type Graph,
   type Predicate,
   type SerdeOptions,
@@ -383,7 +384,9 @@ export class KStream<K, V> {
 
   /**
    * The stream as a table: each record is the latest value of its key (a null value deletes it),
-   * kept in a store named by `{ name }` (queryable). Records with a null key are dropped.
+   * kept in a store named by `{ name }` (queryable). Records with a null key are dropped. If an
+   * earlier operation may have changed the key, the records first go through
+   * `<applicationId>-<name>-repartition`.
    */
   toTable(materialized: Materialized<K, V> = {}): KTable<K, V> {
     const parsed = parseOrThrow(materializedSchema, materialized, 'materialized options of toTable()')
@@ -391,12 +394,17 @@ export class KStream<K, V> {
     const storeName = parsed.name ?? graph.name('KSTREAM-TOTABLE-STATE-STORE')
     const keySerde = parsed.keySerde ?? this.#keySerde ?? DEFAULT_SERDE
     const valueSerde = parsed.valueSerde ?? this.#valueSerde ?? DEFAULT_SERDE
+    // A re-keyed stream goes through `<name>-repartition` first, so each key's row lives in one task.
+    const parent = repartitionIfRequired(graph, this.#node, storeName, this.#repartitionRequired, {
+      keySerde,
+      valueSerde,
+    })
     graph.addStore({ name: storeName, keySerde, valueSerde })
     const name = graph.name('KSTREAM-TOTABLE')
     graph.add({
       kind: 'processor',
       name,
-      parents: [this.#node],
+      parents: [parent],
       stores: [storeName],
       create: (context: ProcessorContext) => {
         const store = context.keyValueStore(storeName)
@@ -413,7 +421,7 @@ export class KStream<K, V> {
         }
       },
     })
-    return new KTable<K, V>(graph, name, keySerde, valueSerde, storeName, this.#repartitionRequired)
+    return new KTable<K, V>(graph, name, keySerde, valueSerde, storeName)
   }
 
   /**

@@ -1,10 +1,15 @@
+import { EMPTY_VALUE, isTombstone, TOMBSTONE_HEADERS } from './tombstone.ts'
 import type { environmentOf } from '../log/environment.ts'
-import type { Log, LogTransaction } from '../log/index.ts'
+import { EMPTY_HEADERS, type Log, type LogTransaction, type RecordHeaders } from '../log/index.ts'
 import { Stores, type KeyValueStore, type SessionStore, type WindowStore } from '../state/index.ts'
 import { StreamsError } from './errors.ts'
+import type { DeserializationExceptionHandler, StreamsLogger } from './options.ts'
 import type {
-  Forward,
-  ProcessFn,
+  Cancellable,
+  ProcessorContext,
+  ProcessorInstance,
+  PunctuationType,
+  Punctuator,
   SinkNode,
   SourceNode,
   StreamRecord,
@@ -15,8 +20,31 @@ import type {
 /*
  * A task: one sub-topology instantiated for one input partition, with its own store instances. The
  * engine drives it: fetch (outside a transaction), process (inside the commit transaction), advance
- * (after the commit succeeded).
+ * (after the commit succeeded); and punctuateWallClock (inside a commit transaction of its own).
+ *
+ * Time. Each input keeps its partition time: the largest timestamp extracted from its records. The
+ * task's stream time is the largest partition time. Partition times are persisted as the metadata of
+ * the input's offset commit (as Kafka Streams does), so they commit atomically with the offsets and a
+ * restarted task resumes with the same stream time.
+ *
+ * Punctuation. Schedules live in memory (processors schedule again when a restarted task creates
+ * them). Stream-time punctuators run after each record that moves stream time to or past their next
+ * point — inside the transaction that commits that record — at most once per record, with the stream
+ * time as argument; their points are multiples of the interval (the first fires on the first record
+ * when stream time was unknown), so a restarted task, whose schedule starts at the first multiple
+ * after the restored stream time, continues the very same series: nothing fires twice, nothing is
+ * skipped. Wall-clock punctuators run from the engine (punctuateWallClock) in a transaction of
+ * their own.
  */
+
+/** Headers the engine adds to a dead-lettered record (the names of Kafka's KIP-1034 DLQ headers). */
+export const DEAD_LETTER_HEADERS = {
+  topic: '__streams.errors.topic',
+  partition: '__streams.errors.partition',
+  offset: '__streams.errors.offset',
+  exception: '__streams.errors.exception',
+  message: '__streams.errors.message',
+} as const
 
 /** One record the engine appended to an output or repartition topic, in production order. */
 export interface ProducedRecord {
@@ -28,6 +56,17 @@ export interface ProducedRecord {
 /** What the task counts into the engine's metrics. */
 export interface TaskHost {
   countDropped(late: boolean): void
+  /** A record skipped by the engine: dead-lettered, or dropped for an invalid timestamp. */
+  countSkipped(reason: 'deadLettered' | 'invalidTimestamp'): void
+}
+
+/** What the task needs of the engine's configuration. */
+export interface TaskState {
+  readonly env: Environment
+  readonly applicationId: string
+  readonly clock: () => number
+  readonly logger: StreamsLogger
+  readonly deserializationExceptionHandler: DeserializationExceptionHandler
 }
 
 export interface Input {
@@ -36,6 +75,42 @@ export interface Input {
   readonly partition: number
   next: number
   readonly buffer: BufferedRecord[]
+  /** Largest timestamp extracted from this input's records; -1 before the first (see partitionTimeOf). */
+  partitionTimeMs: number
+}
+
+/** An input's partition time as committed in its offset's metadata; -1 if none was. */
+export function partitionTimeOf(metadata: string | undefined): number {
+  if (metadata === undefined || metadata === '') return -1
+  try {
+    const parsed = JSON.parse(metadata) as { partitionTimeMs?: unknown }
+    const t = parsed.partitionTimeMs
+    return typeof t === 'number' && Number.isSafeInteger(t) && t >= 0 ? t : -1
+  } catch {
+    return -1
+  }
+}
+
+function partitionTimeMetadata(partitionTimeMs: number): string {
+  return partitionTimeMs < 0 ? '' : JSON.stringify({ partitionTimeMs })
+}
+
+const PUNCTUATION_TYPES: readonly PunctuationType[] = ['streamTime', 'wallClock']
+
+interface Schedule {
+  readonly node: string
+  readonly type: PunctuationType
+  readonly intervalMs: number
+  readonly callback: Punctuator
+  nextMs: number
+  cancelled: boolean
+}
+
+/** Kafka's PunctuationSchedule.next: one interval on, skipping points `nowMs` already passed. */
+function nextPoint(schedule: Schedule, nowMs: number): number {
+  let next = schedule.nextMs + schedule.intervalMs
+  if (nowMs >= next) next += schedule.intervalMs * (Math.floor((nowMs - next) / schedule.intervalMs) + 1)
+  return next
 }
 
 export interface Batch {
@@ -49,7 +124,20 @@ interface BufferedRecord {
   readonly key: Uint8Array | null
   readonly value: Uint8Array
   readonly timestampMs: number
+  readonly headers: RecordHeaders
 }
+
+function copyHeaders(headers: RecordHeaders): RecordHeaders {
+  let copy: Record<string, Uint8Array> | undefined
+  for (const name in headers) {
+    // No prototype: a header may be named "__proto__".
+    copy ??= Object.create(null) as Record<string, Uint8Array>
+    copy[name] = headers[name]!.slice()
+  }
+  return copy ?? EMPTY_HEADERS
+}
+
+const utf8 = new TextEncoder()
 
 export function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
@@ -70,11 +158,19 @@ export class Task {
   readonly sessionStores = new Map<string, SessionStore<unknown, unknown>>()
   readonly #topology: Topology
   readonly #inputs: Input[]
-  readonly #processors = new Map<string, ProcessFn>()
+  readonly #processors = new Map<string, ProcessorInstance>()
   readonly #physical: (node: SourceNode | SinkNode) => string
+  readonly #host: TaskHost
+  readonly #state: TaskState
+  readonly #deadLetterTopic: string
   #current: { topic: string; partition: number; offset: number } | undefined
+  /** The punctuation running, for error messages. */
+  #punctuation: { node: string; type: PunctuationType } | undefined
   #tx: LogTransaction | undefined
   #produced: ProducedRecord[] = []
+  #streamTimeMs: number
+  #schedules: Schedule[] = []
+  #closed = false
 
   constructor(
     engine: TaskHost,
@@ -83,12 +179,17 @@ export class Task {
     partition: number,
     inputs: Input[],
     physical: (node: SourceNode | SinkNode) => string,
-    state: { readonly env: Environment; readonly applicationId: string },
+    state: TaskState,
+    deadLetterTopic: string,
   ) {
     this.id = `${sub.id}_${partition}`
     this.#topology = topology
     this.#inputs = inputs
     this.#physical = physical
+    this.#host = engine
+    this.#state = state
+    this.#deadLetterTopic = deadLetterTopic
+    this.#streamTimeMs = Math.max(-1, ...inputs.map((i) => i.partitionTimeMs))
     try {
       for (const def of topology.stores.filter((s) => sub.stores.includes(s.name))) {
         const physicalName = physicalStoreName(state.applicationId, def.name, partition)
@@ -123,46 +224,154 @@ export class Task {
       this.close()
       throw error
     }
-    const context = {
+    try {
+      for (const name of sub.nodes) {
+        const node = topology.node(name)
+        if (node.kind !== 'processor') continue
+        let created: ReturnType<typeof node.create>
+        try {
+          created = node.create(this.#context(name))
+        } catch (cause) {
+          if (cause instanceof StreamsError) throw cause
+          throw new StreamsError(
+            'TASK_FAILED',
+            `task ${this.id} could not create node ${name}: ${message(cause)}`,
+            {
+              cause,
+            },
+          )
+        }
+        this.#processors.set(name, typeof created === 'function' ? { process: created } : created)
+      }
+    } catch (error) {
+      this.close()
+      throw error
+    }
+  }
+
+  /** The context of processor node `name`: forwards from that node. */
+  #context(name: string): ProcessorContext {
+    const missing = (kind: string, store: string) =>
+      new StreamsError(
+        'UNKNOWN_STORE',
+        `task ${this.id} has no ${kind}store ${store}; declare it on the processor`,
+      )
+    return {
       taskId: this.id,
-      keyValueStore: (name: string) => {
-        const store = this.stores.get(name)
-        if (store === undefined) {
+      keyValueStore: (store) => {
+        const found = this.stores.get(store)
+        if (found === undefined) throw missing('', store)
+        return found
+      },
+      windowStore: (store) => {
+        const found = this.windowStores.get(store)
+        if (found === undefined) throw missing('window ', store)
+        return found
+      },
+      sessionStore: (store) => {
+        const found = this.sessionStores.get(store)
+        if (found === undefined) throw missing('session ', store)
+        return found
+      },
+      dropped: (_reason, options = {}) => {
+        this.#host.countDropped(options.late === true)
+      },
+      forward: (record, child) => {
+        if (this.#tx === undefined) {
           throw new StreamsError(
-            'UNKNOWN_STORE',
-            `task ${this.id} has no store ${name}; declare it on the processor`,
+            'TASK_FAILED',
+            `task ${this.id}: node ${name} forwarded a record outside processing; forward only from process() or a scheduled callback (not from init, close or a timer of your own)`,
           )
         }
-        return store
+        this.#forwardFrom(name, record, child)
       },
-      windowStore: (name: string) => {
-        const store = this.windowStores.get(name)
-        if (store === undefined) {
-          throw new StreamsError(
-            'UNKNOWN_STORE',
-            `task ${this.id} has no window store ${name}; declare it on the processor`,
-          )
-        }
-        return store
-      },
-      sessionStore: (name: string) => {
-        const store = this.sessionStores.get(name)
-        if (store === undefined) {
-          throw new StreamsError(
-            'UNKNOWN_STORE',
-            `task ${this.id} has no session store ${name}; declare it on the processor`,
-          )
-        }
-        return store
-      },
-      dropped: (_reason: string, options: { readonly late?: boolean } = {}) => {
-        engine.countDropped(options.late === true)
+      currentStreamTimeMs: () => this.#streamTimeMs,
+      currentSystemTimeMs: () => this.#state.clock(),
+      recordMetadata: () => (this.#current === undefined ? undefined : { ...this.#current }),
+      schedule: (intervalMs, type, callback) => this.#schedule(name, intervalMs, type, callback),
+    }
+  }
+
+  #schedule(node: string, intervalMs: number, type: PunctuationType, callback: Punctuator): Cancellable {
+    if (!Number.isSafeInteger(intervalMs) || intervalMs < 1) {
+      throw new StreamsError(
+        'INVALID_ARGUMENT',
+        `node ${node}: schedule() needs an interval of whole ms ≥ 1, got ${intervalMs}`,
+      )
+    }
+    if (!(PUNCTUATION_TYPES as readonly string[]).includes(type)) {
+      throw new StreamsError(
+        'INVALID_ARGUMENT',
+        `node ${node}: schedule() type must be 'streamTime' or 'wallClock', got ${type}`,
+      )
+    }
+    if (typeof callback !== 'function') {
+      throw new StreamsError('INVALID_ARGUMENT', `node ${node}: schedule() needs a callback function`)
+    }
+    let nextMs: number
+    if (type === 'wallClock') nextMs = this.#state.clock() + intervalMs
+    // Unknown stream time: fire on the first record (Kafka schedules stream time at 0). Known (e.g.
+    // restored after a restart): the next multiple, which the series before the restart would reach.
+    else if (this.#streamTimeMs < 0) nextMs = 0
+    else nextMs = Math.floor(this.#streamTimeMs / intervalMs) * intervalMs + intervalMs
+    const schedule: Schedule = { node, type, intervalMs, callback, nextMs, cancelled: false }
+    this.#schedules.push(schedule)
+    return {
+      cancel: () => {
+        schedule.cancelled = true
+        this.#schedules = this.#schedules.filter((s) => s !== schedule)
       },
     }
-    for (const name of sub.nodes) {
-      const node = topology.node(name)
-      if (node.kind === 'processor') this.#processors.set(name, node.create(context))
+  }
+
+  /** Runs the due punctuators of `type` (each at most once), earliest point first. */
+  #punctuate(type: PunctuationType, nowMs: number): void {
+    const due = this.#schedules
+      .filter((s) => s.type === type && s.nextMs <= nowMs)
+      .sort((a, b) => a.nextMs - b.nextMs)
+    const current = this.#current
+    this.#current = undefined
+    try {
+      for (const schedule of due) {
+        if (schedule.cancelled) continue
+        schedule.nextMs = nextPoint(schedule, nowMs)
+        this.#punctuation = { node: schedule.node, type }
+        try {
+          schedule.callback(nowMs)
+        } catch (cause) {
+          if (cause instanceof StreamsError) throw cause
+          throw new StreamsError(
+            'TASK_FAILED',
+            `task ${this.id} failed in a ${type} punctuation of node ${schedule.node} at ${nowMs}: ${message(cause)}`,
+            { cause },
+          )
+        }
+      }
+    } finally {
+      this.#punctuation = undefined
+      this.#current = current
     }
+  }
+
+  /** True if a wall-clock punctuator is due at `nowMs`. */
+  wallClockDue(nowMs: number): boolean {
+    return this.#schedules.some((s) => s.type === 'wallClock' && s.nextMs <= nowMs)
+  }
+
+  /**
+   * Inside a commit transaction: runs the wall-clock punctuators due at `nowMs` and flushes the
+   * stores. Consumes no input, so positions and offsets stay as they are.
+   */
+  punctuateWallClock(tx: LogTransaction, nowMs: number): Batch {
+    this.#tx = tx
+    this.#produced = []
+    try {
+      this.#punctuate('wallClock', nowMs)
+      for (const store of this.allStores()) store.flush()
+    } finally {
+      this.#tx = undefined
+    }
+    return { records: 0, produced: this.#produced, consumed: new Map() }
   }
 
   /** Reads what the log has for this task's inputs (outside the commit transaction); true if any is pending. */
@@ -177,6 +386,7 @@ export class Task {
             key: r.key === null ? null : r.key.slice(),
             value: r.value.slice(),
             timestampMs: r.timestampMs,
+            headers: copyHeaders(r.headers),
           })
         }
       }
@@ -195,7 +405,7 @@ export class Task {
     const consumed = new Map<Input, number>()
     let records = 0
     try {
-      for (; records < maxRecords; records++) {
+      for (let taken = 0; taken < maxRecords; taken++) {
         let input: Input | undefined
         for (const candidate of this.#inputs) {
           const head = candidate.buffer[consumed.get(candidate) ?? 0]
@@ -206,11 +416,17 @@ export class Task {
         if (input === undefined) break
         const index = consumed.get(input) ?? 0
         consumed.set(input, index + 1)
-        this.#processRecord(input, input.buffer[index]!)
+        if (this.#processRecord(input, input.buffer[index]!)) records++
       }
       for (const [input, count] of consumed) {
         const last = input.buffer[count - 1]!.offset
-        tx.commitOffset(group, input.topic, input.partition, last + 1)
+        tx.commitOffset(
+          group,
+          input.topic,
+          input.partition,
+          last + 1,
+          partitionTimeMetadata(input.partitionTimeMs),
+        )
         for (const store of this.allStores()) store.updatePosition(input.topic, input.partition, last)
       }
       // Last, so the state written is exactly that of the records whose offsets commit with it.
@@ -230,22 +446,92 @@ export class Task {
     }
   }
 
-  #processRecord(input: Input, record: BufferedRecord): void {
+  /** Returns false if the record was skipped (dead-lettered, or an invalid timestamp). */
+  #processRecord(input: Input, record: BufferedRecord): boolean {
     const { source } = input
     this.#current = { topic: input.topic, partition: input.partition, offset: record.offset }
     let key: unknown
     let value: unknown
     try {
       key = record.key === null ? null : source.keySerde.deserialize(record.key)
-      value = source.valueSerde.deserialize(record.value)
+      value = isTombstone(record.headers) ? null : source.valueSerde.deserialize(record.value)
     } catch (cause) {
+      if (this.#state.deserializationExceptionHandler === 'logAndContinue') {
+        this.#deadLetter(input, record, cause)
+        return false
+      }
       throw new StreamsError(
         'SERDE_FAILURE',
-        `task ${this.id}: source ${source.name} could not deserialize ${this.#where()}: ${message(cause)}; check the serdes given to stream()`,
+        `task ${this.id}: source ${source.name} could not deserialize ${this.#where()}: ${message(cause)}; check the serdes given to stream(), or run with deserializationExceptionHandler 'logAndContinue' to dead-letter such records`,
         { cause },
       )
     }
-    this.#forwardFrom(source.name, { key, value, timestampMs: record.timestampMs })
+    const timestampMs = this.#extractTimestamp(input, record, key, value)
+    if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) {
+      this.#host.countDropped(false)
+      this.#host.countSkipped('invalidTimestamp')
+      this.#state.logger.warn(
+        `task ${this.id}: skipped ${this.#where()}: the timestamp extractor of source ${source.name} returned ${timestampMs}, not a whole number of ms ≥ 0`,
+      )
+      return false
+    }
+    if (timestampMs > input.partitionTimeMs) input.partitionTimeMs = timestampMs
+    this.#forwardFrom(source.name, { key, value, timestampMs })
+    if (timestampMs > this.#streamTimeMs) {
+      this.#streamTimeMs = timestampMs
+      this.#punctuate('streamTime', timestampMs)
+    }
+    return true
+  }
+
+  #extractTimestamp(input: Input, record: BufferedRecord, key: unknown, value: unknown): number {
+    const extractor = input.source.timestampExtractor
+    switch (extractor) {
+      case undefined:
+      case 'event':
+      case 'ingestion':
+        return record.timestampMs
+      case 'processing':
+        return this.#state.clock()
+      default:
+        try {
+          return extractor(
+            {
+              key,
+              value,
+              timestampMs: record.timestampMs,
+              topic: input.topic,
+              partition: input.partition,
+              offset: record.offset,
+            },
+            input.partitionTimeMs,
+          )
+        } catch (cause) {
+          throw new StreamsError(
+            'TASK_FAILED',
+            `task ${this.id}: the timestamp extractor of source ${input.source.name} threw on ${this.#where()}: ${message(cause)}`,
+            { cause },
+          )
+        }
+    }
+  }
+
+  /** The raw record to the dead-letter topic, in this commit, with headers naming where it came from and why. */
+  #deadLetter(input: Input, record: BufferedRecord, cause: unknown): void {
+    const headers: Record<string, Uint8Array> = Object.create(null) as Record<string, Uint8Array>
+    Object.assign(headers, record.headers)
+    headers[DEAD_LETTER_HEADERS.topic] = utf8.encode(input.topic)
+    headers[DEAD_LETTER_HEADERS.partition] = utf8.encode(String(input.partition))
+    headers[DEAD_LETTER_HEADERS.offset] = utf8.encode(String(record.offset))
+    headers[DEAD_LETTER_HEADERS.exception] = utf8.encode(cause instanceof Error ? cause.name : typeof cause)
+    headers[DEAD_LETTER_HEADERS.message] = utf8.encode(message(cause))
+    this.#tx!.append(this.#deadLetterTopic, [
+      { key: record.key, value: record.value, timestampMs: record.timestampMs, headers },
+    ])
+    this.#host.countSkipped('deadLettered')
+    this.#state.logger.warn(
+      `task ${this.id}: source ${input.source.name} could not deserialize ${this.#where()} (${message(cause)}); wrote it to ${this.#deadLetterTopic} and continued`,
+    )
   }
 
   /**
@@ -259,7 +545,8 @@ export class Task {
       for (const input of this.#inputs) {
         const committed = log.fetchOffset(group, input.topic, input.partition)?.offset
         const reflected = position.offset(input.topic, input.partition)
-        const expected = committed === undefined ? undefined : committed - 1
+        // Committed offset 0 (e.g. after a reset to an empty start) means nothing consumed, like none.
+        const expected = committed === undefined || committed === 0 ? undefined : committed - 1
         if (reflected === expected) continue
         throw new StreamsError(
           'STATE_NOT_RESTORABLE',
@@ -271,7 +558,9 @@ export class Task {
 
   #where(): string {
     const c = this.#current
-    return c === undefined ? 'no record' : `${c.topic}/${c.partition}@${c.offset}`
+    if (c !== undefined) return `${c.topic}/${c.partition}@${c.offset}`
+    const p = this.#punctuation
+    return p === undefined ? 'no record' : `a ${p.type} punctuation of node ${p.node}`
   }
 
   #forwardFrom(name: string, record: StreamRecord, child?: string): void {
@@ -287,10 +576,9 @@ export class Task {
     try {
       switch (node.kind) {
         case 'processor': {
-          const forward: Forward = (out, child) => {
+          this.#processors.get(name)!.process(record, (out, child) => {
             this.#forwardFrom(name, out, child)
-          }
-          this.#processors.get(name)!(record, forward)
+          })
           return
         }
         case 'sink':
@@ -315,9 +603,10 @@ export class Task {
     const topic = this.#physical(node)
     let key: Uint8Array | null
     let value: Uint8Array
+    const tombstone = record.value === null || record.value === undefined
     try {
       key = record.key === null || record.key === undefined ? null : node.keySerde.serialize(record.key)
-      value = node.valueSerde.serialize(record.value)
+      value = tombstone ? EMPTY_VALUE : node.valueSerde.serialize(record.value)
     } catch (cause) {
       throw new StreamsError(
         'SERDE_FAILURE',
@@ -325,7 +614,10 @@ export class Task {
         { cause },
       )
     }
-    const [result] = this.#tx!.append(topic, [{ key, value, timestampMs: record.timestampMs }])
+    const { timestampMs } = record
+    const [result] = this.#tx!.append(topic, [
+      tombstone ? { key, value, timestampMs, headers: TOMBSTONE_HEADERS } : { key, value, timestampMs },
+    ])
     this.#produced.push({ topic, partition: result!.partition, offset: result!.offset })
   }
 
@@ -335,7 +627,18 @@ export class Task {
     return [...this.stores.values(), ...this.windowStores.values(), ...this.sessionStores.values()]
   }
 
+  /** Closes the processors (a throwing close is logged), then the stores. Idempotent. */
   close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#schedules = []
+    for (const [name, processor] of this.#processors) {
+      try {
+        processor.close?.()
+      } catch (cause) {
+        this.#state.logger.warn(`task ${this.id}: node ${name} threw in close(): ${message(cause)}`)
+      }
+    }
     for (const store of this.allStores()) store.close()
   }
 }

@@ -1,33 +1,29 @@
-import { Serdes, type Serde, type Windowed } from '../state/index.ts'
-import { parseOrThrow, windowedMaterializedSchema } from './options.ts'
+import { Serdes, type Serde } from '../state/index.ts'
 import {
   aggregateFold,
   countFold,
   DEFAULT_SERDE,
-  passThrough,
   reduceFold,
   repartitionIfRequired,
   type Fold,
   type Graph,
-  type Materialized,
 } from './graph.ts'
-import { KStream } from './kstream.ts'
-import { KTable } from './ktable.ts'
 import { stampedSerde, WindowedSerdes, type Stamped } from './windowed-serdes.ts'
+import {
+  addWindowedNode,
+  parseWindowedOptions,
+  WindowedKTable,
+  type WindowedKind,
+  type WindowedMaterialized,
+} from './windowed-common.ts'
 import type { TimeWindows } from './windows.ts'
-import type { Forward, ProcessorContext, StreamRecord } from './topology.ts'
+import type { ProcessorContext } from './topology.ts'
 
-/**
- * When a windowed aggregation emits: `'onUpdate'` (the default) emits the new aggregate of every
- * window a record updates; `'onWindowClose'` emits each window's final aggregate exactly once, when
- * stream time closes it (stream time ≥ window end + grace) — also across restarts.
- */
-export type EmitStrategy = 'onUpdate' | 'onWindowClose'
-
-/** Materialized options of a windowed aggregation, plus when it emits. */
-export interface WindowedMaterialized<K, V> extends Materialized<K, V> {
-  readonly emitStrategy?: EmitStrategy
-}
+export {
+  WindowedKTable as TimeWindowedKTable,
+  type EmitStrategy,
+  type WindowedMaterialized,
+} from './windowed-common.ts'
 
 /**
  * A grouped stream aggregated per key and time window, with Kafka Streams' semantics:
@@ -70,7 +66,7 @@ export class TimeWindowedKStream<K, V> {
   }
 
   /** The number of records per key and window (Serdes.Long in the store). */
-  count(materialized: WindowedMaterialized<K, number> = {}): TimeWindowedKTable<K, V, number> {
+  count(materialized: WindowedMaterialized<K, number> = {}): WindowedKTable<K, V, number> {
     return this.#aggregate('count', materialized, Serdes.Long as Serde<unknown>, countFold)
   }
 
@@ -78,7 +74,7 @@ export class TimeWindowedKStream<K, V> {
   reduce(
     reducer: (aggregate: V, value: V) => V,
     materialized: WindowedMaterialized<K, V> = {},
-  ): TimeWindowedKTable<K, V, V> {
+  ): WindowedKTable<K, V, V> {
     return this.#aggregate('reduce', materialized, this.#valueSerde, reduceFold(reducer))
   }
 
@@ -90,7 +86,7 @@ export class TimeWindowedKStream<K, V> {
     initializer: () => VA,
     aggregator: (key: K, value: V, aggregate: VA) => VA,
     materialized: WindowedMaterialized<K, VA> = {},
-  ): TimeWindowedKTable<K, V, VA> {
+  ): WindowedKTable<K, V, VA> {
     return this.#aggregate('aggregate', materialized, DEFAULT_SERDE, aggregateFold(initializer, aggregator))
   }
 
@@ -99,19 +95,14 @@ export class TimeWindowedKStream<K, V> {
     materialized: WindowedMaterialized<K, VA>,
     defaultValueSerde: Serde<unknown>,
     fold: Fold,
-  ): TimeWindowedKTable<K, V, VA> {
-    const parsed = parseOrThrow(
-      windowedMaterializedSchema,
-      materialized,
-      `materialized options of windowed ${operation}()`,
-    )
+  ): WindowedKTable<K, V, VA> {
+    const options = parseWindowedOptions(materialized, operation)
     const graph = this.#graph
     const windows = this.#windows
-    const emitOnClose = parsed.emitStrategy === 'onWindowClose'
-    const storeName = parsed.name ?? graph.name('KSTREAM-AGGREGATE-STATE-STORE')
+    const storeName = options.name ?? graph.name('KSTREAM-AGGREGATE-STATE-STORE')
     const metaName = `${storeName}-meta`
-    const keySerde = parsed.keySerde ?? this.#keySerde
-    const valueSerde = parsed.valueSerde ?? defaultValueSerde
+    const keySerde = options.keySerde ?? this.#keySerde
+    const valueSerde = options.valueSerde ?? defaultValueSerde
     const parent = repartitionIfRequired(graph, this.#node, storeName, this.#repartitionRequired, {
       keySerde,
       valueSerde: this.#valueSerde,
@@ -125,132 +116,90 @@ export class TimeWindowedKStream<K, V> {
       retentionMs: windows.retentionMs,
       timestamped: true,
     })
-    graph.addStore({
-      name: metaName,
-      keySerde: Serdes.String as Serde<unknown>,
-      valueSerde: Serdes.Long as Serde<unknown>,
-    })
-    const name = graph.name('KSTREAM-WINDOWED-AGGREGATE')
-    // Children by role: results go to `result`, late records to each node in `late` (so never mixed).
-    let result = ''
-    const late: string[] = []
-    graph.add({
-      kind: 'processor',
-      name,
-      parents: [parent],
-      stores: [storeName, metaName],
-      create: (context: ProcessorContext) => {
-        const store = context.windowStore(storeName)
-        const meta = context.keyValueStore(metaName)
-        // Largest timestamp seen; −1 before the first record (timestamps are ≥ 0).
-        let streamTimeMs = (meta.get(STREAM_TIME_KEY) as number | undefined) ?? -1
-        // onWindowClose: every window starting at or before this was emitted (−1: none yet).
-        let emittedThroughStartMs = (meta.get(EMITTED_KEY) as number | undefined) ?? -1
-        const emitClosed = (forward: Forward): void => {
-          // A window [s, s + size) is closed once streamTime ≥ s + size + grace.
-          const lastClosedStartMs = streamTimeMs - windows.sizeMs - windows.graceMs
-          if (lastClosedStartMs <= emittedThroughStartMs) return
-          const closed = Array.from(store.fetchAll(emittedThroughStartMs + 1, lastClosedStartMs))
-          for (const entry of closed) {
-            const { startMs } = entry.key.window
-            const stamped = entry.value as Stamped<unknown>
-            forward(
-              {
-                key: { key: entry.key.key, window: { startMs, endMs: startMs + windows.sizeMs } },
-                value: stamped.value,
-                timestampMs: stamped.timestampMs,
-              },
-              result,
-            )
-          }
-          emittedThroughStartMs = lastClosedStartMs
-          meta.put(EMITTED_KEY, emittedThroughStartMs)
-        }
-        return (r: StreamRecord, forward) => {
-          if (r.key === null || r.key === undefined) {
-            context.dropped('null key in windowed aggregation')
-            return
-          }
-          if (r.timestampMs > streamTimeMs) {
-            streamTimeMs = r.timestampMs
-            meta.put(STREAM_TIME_KEY, streamTimeMs)
-          }
-          // Before this record's puts: the windows it updates are open, so they are not emitted
-          // here, and no put has yet advanced the store's expiry past a window still to emit.
-          if (emitOnClose) emitClosed(forward)
-          const open = windows.windowsFor(r.timestampMs).filter((w) => !windows.isClosed(w, streamTimeMs))
-          if (open.length === 0) {
-            context.dropped(`late record at ${r.timestampMs}, stream time ${streamTimeMs}`, { late: true })
-            for (const child of late) forward(r, child)
-            return
-          }
-          for (const window of open) {
-            const current = store.fetch(r.key, window.startMs) as Stamped<unknown> | undefined
-            const stamped: Stamped<unknown> = {
-              timestampMs: Math.max(current?.timestampMs ?? r.timestampMs, r.timestampMs),
-              value: fold(r.key, r.value, current?.value),
-            }
-            store.put(r.key, stamped, window.startMs)
-            if (!emitOnClose) {
-              forward(
-                { key: { key: r.key, window }, value: stamped.value, timestampMs: stamped.timestampMs },
-                result,
-              )
-            }
-          }
-        }
-      },
-    })
-    result = graph.processor('KTABLE-WINDOWED', [name], passThrough)
-    return new TimeWindowedKTable<K, V, VA>(
+    addMetaStore(graph, metaName)
+    const node = addWindowedNode({
       graph,
-      result,
+      parent,
+      stores: [storeName],
+      metaName,
+      options,
+      bind: (context) => timeWindowsKind(context.windowStore(storeName), windows, fold),
+    })
+    return new WindowedKTable<K, V, VA>(
+      graph,
+      node,
       WindowedSerdes.timeWindowed(keySerde) as Serde<unknown>,
       valueSerde,
       storeName,
-      (create) => {
-        const child = graph.processor('KSTREAM-LATE', [name], passThrough)
-        late.push(child)
-        return create(child, this.#keySerde, this.#valueSerde)
-      },
+      { keySerde: this.#keySerde, valueSerde: this.#valueSerde },
     )
   }
 }
 
-const STREAM_TIME_KEY = 'streamTimeMs'
-const EMITTED_KEY = 'emittedThroughStartMs'
+/** The `<name>-meta` store: stream time and emit progress (numbers under string keys). */
+export function addMetaStore(graph: Graph, metaName: string): void {
+  graph.addStore({
+    name: metaName,
+    keySerde: Serdes.String as Serde<unknown>,
+    valueSerde: Serdes.Long as Serde<unknown>,
+  })
+}
 
-/** The result of a windowed aggregation: a KTable keyed by `Windowed<K>`, plus its late records. */
-export class TimeWindowedKTable<K, V, VA> extends KTable<Windowed<K>, VA> {
-  readonly #graph: Graph
-  readonly #addLate: (
-    create: (node: string, keySerde: Serde<unknown>, valueSerde: Serde<unknown>) => KStream<K, V>,
-  ) => KStream<K, V>
-
-  /** Internal: from TimeWindowedKStream aggregations. */
-  constructor(
-    graph: Graph,
-    node: string,
-    keySerde: Serde<unknown>,
-    valueSerde: Serde<unknown>,
-    store: string,
-    addLate: (
-      create: (node: string, keySerde: Serde<unknown>, valueSerde: Serde<unknown>) => KStream<K, V>,
-    ) => KStream<K, V>,
-  ) {
-    super(graph, node, keySerde, valueSerde, store)
-    this.#graph = graph
-    this.#addLate = addLate
+/**
+ * Emits a window store's closed windows by ascending start, then key: every window starting in
+ * (afterMs, throughMs], with its end as `endOf(start)`.
+ */
+export function emitClosedWindows(
+  store: ReturnType<ProcessorContext['windowStore']>,
+  endOf: (startMs: number) => number,
+  afterMs: number,
+  throughMs: number,
+  emit: (record: { key: unknown; value: unknown; timestampMs: number }) => void,
+): void {
+  // Collected first: emitting may write to stores, and a lazy scan must not see writes.
+  for (const entry of Array.from(store.fetchAll(afterMs + 1, throughMs))) {
+    const { startMs } = entry.key.window
+    const stamped = entry.value as Stamped<unknown>
+    emit({
+      key: { key: entry.key.key, window: { startMs, endMs: endOf(startMs) } },
+      value: stamped.value,
+      timestampMs: stamped.timestampMs,
+    })
   }
+}
 
-  /**
-   * Beyond Kafka Streams: the input records this aggregation dropped as late (all their windows
-   * closed), unchanged, in processing order. Call before `build()`; each call adds another stream
-   * of the same records.
-   */
-  lateRecords(): KStream<K, V> {
-    return this.#addLate(
-      (node, keySerde, valueSerde) => new KStream<K, V>(this.#graph, node, keySerde, valueSerde, false),
-    )
+function timeWindowsKind(
+  store: ReturnType<ProcessorContext['windowStore']>,
+  windows: TimeWindows,
+  fold: Fold,
+): WindowedKind {
+  return {
+    emittedKey: 'emittedThroughStartMs',
+    // A window [s, s + size) is closed once streamTime ≥ s + size + grace.
+    lastClosed: (streamTimeMs) => streamTimeMs - windows.sizeMs - windows.graceMs,
+    emitClosed: (afterMs, throughMs, emit) => {
+      emitClosedWindows(store, (startMs) => startMs + windows.sizeMs, afterMs, throughMs, emit)
+    },
+    process: (r, streamTimeMs, emit, emittedThroughMs) => {
+      const open = windows.windowsFor(r.timestampMs).filter((w) => !windows.isClosed(w, streamTimeMs))
+      if (open.length === 0) return false
+      for (const window of open) {
+        const current = store.fetch(r.key, window.startMs) as Stamped<unknown> | undefined
+        const stamped: Stamped<unknown> = {
+          timestampMs: Math.max(current?.timestampMs ?? r.timestampMs, r.timestampMs),
+          value: fold(r.key, r.value, current?.value),
+        }
+        store.put(r.key, stamped, window.startMs)
+        if (emittedThroughMs === undefined) {
+          emit({
+            key: { key: r.key, window },
+            value: stamped.value,
+            oldValue: current?.value ?? null,
+            timestampMs: stamped.timestampMs,
+          })
+        }
+      }
+      return true
+    },
   }
 }

@@ -23,9 +23,27 @@ export interface StreamRecord {
 /** Sends a record to every child, or to the one named child (used by split/branch). */
 export type Forward = (record: StreamRecord, child?: string) => void
 
-/** What a processor sees of its task: its stores, by name. */
+/** Where the record being processed was read from. */
+export interface RecordMetadata {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+}
+
+/** What a processor sees of its task: its stores by name, forwarding, time and punctuation. */
 export interface ProcessorContext {
   readonly taskId: string
+  /**
+   * Sends a record from this node to every child, or to the one named child. Valid while the task
+   * processes a record or runs a punctuation (inside its commit transaction); throws otherwise.
+   */
+  forward(record: StreamRecord, child?: string): void
+  /** The task's stream time: the largest record timestamp it has processed; -1 before the first. */
+  currentStreamTimeMs(): number
+  /** The engine's wall clock (its `clock` option), in ms. */
+  currentSystemTimeMs(): number
+  /** The input record being processed; undefined during a punctuation. */
+  recordMetadata(): RecordMetadata | undefined
   /** The task's instance of key-value store `name`; throws UNKNOWN_STORE if it has none. */
   keyValueStore(name: string): TaskKeyValueStore
   /** The task's instance of window store `name`; throws UNKNOWN_STORE if it has none. */
@@ -37,6 +55,24 @@ export interface ProcessorContext {
    * droppedRecords, and also lateRecords when `late` — the record's windows were all closed).
    */
   dropped(reason: string, options?: { readonly late?: boolean }): void
+  /**
+   * Calls `callback` every `intervalMs` of stream time (the task's largest record timestamp) or of
+   * wall-clock time (the engine's clock), inside the task's commit transaction, so its forwards and
+   * store writes commit exactly once with the input offsets. Schedules are in-memory: call this
+   * from the processor's create/init so a restarted task schedules again.
+   */
+  schedule(intervalMs: number, type: PunctuationType, callback: Punctuator): Cancellable
+}
+
+/** What drives a punctuator: the task's stream time, or the engine's (injectable) wall clock. */
+export type PunctuationType = 'streamTime' | 'wallClock'
+
+/** Called with the current stream time or wall-clock time, in ms. */
+export type Punctuator = (timestampMs: number) => void
+
+/** Returned by schedule(); cancel() stops further calls (idempotent). */
+export interface Cancellable {
+  cancel(): void
 }
 
 /** The store operations processors use; a subset of KeyValueStore, so a test can fake it. */
@@ -51,6 +87,15 @@ export interface TaskWindowStore {
   fetch(key: unknown, windowStartMs: number): unknown
   /** Returns false (storing nothing) if the window is already expired in the store. */
   put(key: unknown, value: unknown, windowStartMs: number): boolean
+  /** key's windows with timeFromMs ≤ start ≤ timeToMs (both inclusive), ascending by start. */
+  fetchRange(
+    key: unknown,
+    timeFromMs: number,
+    timeToMs: number,
+  ): Iterable<{
+    readonly key: { readonly key: unknown; readonly window: { readonly startMs: number } }
+    readonly value: unknown
+  }>
   /** Every key's windows with timeFromMs ≤ start ≤ timeToMs (both inclusive), ascending by start. */
   fetchAll(
     timeFromMs: number,
@@ -96,6 +141,42 @@ export interface SourceNode {
   readonly internal: boolean
   readonly keySerde: Serde<unknown>
   readonly valueSerde: Serde<unknown>
+  /** Where the record timestamp comes from; 'event' (the log record's timestamp) when absent. */
+  readonly timestampExtractor?: TimestampExtractor<unknown, unknown>
+}
+
+/** A record as a function TimestampExtractor sees it: deserialized, with where it was read from. */
+export interface ConsumedRecord<K, V> {
+  readonly key: K | null
+  readonly value: V
+  /** The log record's timestamp. */
+  readonly timestampMs: number
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+}
+
+/**
+ * Kafka's TimestampExtractor: the event time of a source record, given the partition time (the
+ * largest timestamp extracted so far on this input partition, -1 before the first). A result that
+ * is not a finite number ≥ 0 drops the record (counted in droppedRecords and invalidTimestampRecords).
+ */
+export type TimestampExtractorFn<K, V> = (record: ConsumedRecord<K, V>, partitionTimeMs: number) => number
+
+/**
+ * - 'event': the log record's timestamp (the producer's, or the append time if it gave none).
+ * - 'ingestion': the log record's timestamp too: the log keeps no separate append time today, so
+ *   this equals 'event' for records appended with an explicit timestamp. It names the intent; it
+ *   becomes the true append time if the log records one.
+ * - 'processing': the engine's wall clock when the record is processed.
+ * - a function: see TimestampExtractorFn.
+ */
+export type TimestampExtractor<K, V> = 'event' | 'ingestion' | 'processing' | TimestampExtractorFn<K, V>
+
+/** A processor with a close hook (run when its task closes), as a ProcessorNode may create. */
+export interface ProcessorInstance {
+  readonly process: ProcessFn
+  close?(): void
 }
 
 export interface ProcessorNode {
@@ -103,8 +184,13 @@ export interface ProcessorNode {
   readonly name: string
   readonly parents: readonly string[]
   readonly stores: readonly string[]
-  /** Called once per task: stateful processors bind their task's stores here. */
-  readonly create: (context: ProcessorContext) => ProcessFn
+  /**
+   * A join: every source topic of its sub-topology must have the same partition count (each key's
+   * records of both inputs meet in one task). Repartition topics it reads get that count.
+   */
+  readonly copartitioned?: boolean
+  /** Called once per task: stateful processors bind their task's stores and schedule punctuations here. */
+  readonly create: (context: ProcessorContext) => ProcessFn | ProcessorInstance
 }
 
 export interface SinkNode {

@@ -39,6 +39,41 @@ function timeWindowed<K>(inner: Serde<K>): Serde<Windowed<K>> {
   }
 }
 
+/* session-windowed key => inner key bytes  endMs:u64be  startMs:u64be (Kafka's SessionKeySchema order) */
+function sessionWindowed<K>(inner: Serde<K>): Serde<Windowed<K>> {
+  return {
+    serialize(windowed) {
+      const { startMs, endMs } = windowed.window
+      checkTime('session startMs', startMs)
+      checkTime('session endMs', endMs)
+      if (startMs > endMs) {
+        throw new StateError(
+          'SERDE_FAILURE',
+          `a session is [startMs, endMs] with startMs ≤ endMs, got [${startMs}, ${endMs}]`,
+        )
+      }
+      const key = inner.serialize(windowed.key)
+      const out = new Uint8Array(key.byteLength + 16)
+      out.set(key, 0)
+      view(out).setBigUint64(key.byteLength, BigInt(endMs))
+      view(out).setBigUint64(key.byteLength + 8, BigInt(startMs))
+      return out
+    },
+    deserialize(bytes) {
+      if (bytes.byteLength < 16) {
+        throw new StateError(
+          'SERDE_FAILURE',
+          `a session-windowed key needs ≥ 16 bytes (key, endMs u64, startMs u64), got ${bytes.byteLength}`,
+        )
+      }
+      const at = bytes.byteLength - 16
+      const endMs = Number(view(bytes).getBigUint64(at))
+      const startMs = Number(view(bytes).getBigUint64(at + 8))
+      return { key: inner.deserialize(bytes.subarray(0, at)), window: { startMs, endMs } }
+    },
+  }
+}
+
 /**
  * Serdes for the keys of windowed aggregations (`KTable<Windowed<K>, V>` and its `toStream()`).
  *
@@ -47,8 +82,13 @@ function timeWindowed<K>(inner: Serde<K>): Serde<Windowed<K>> {
  * the end recomputed from a configured window size), the end travels with the key, so a reader
  * needs no window size. Windowed aggregations use it by default for their key; pass it to `to()`
  * only to be explicit. Throws SERDE_FAILURE on fewer than 16 bytes or a bad time.
+ *
+ * `sessionWindowed(inner)`: the inner key's bytes, then the session's endMs and startMs (both
+ * inclusive) as unsigned 64-bit big-endian integers, in that order as Kafka's session key schema.
+ * Session-windowed aggregations use it by default. Throws SERDE_FAILURE on fewer than 16 bytes, a
+ * bad time, or start > end.
  */
-export const WindowedSerdes = { timeWindowed } as const
+export const WindowedSerdes = { timeWindowed, sessionWindowed } as const
 
 /** A value with the largest record timestamp that made it (what a windowed aggregation stores). */
 export interface Stamped<V> {

@@ -170,6 +170,16 @@ export class SessionWindows {
     return streamTimeMs > session.endMs + this.graceMs
   }
 
+  /**
+   * Final once no record that is not late can join it any more: a record within the gap after its
+   * end is late once stream time passes end + gap + grace. Until then a closed session still grows
+   * (in order: a record at end + gap when stream time is there). Closed sessions of Kafka Streams
+   * merge until its store expires them, which (retention gap + grace) is about this point.
+   */
+  isFinal(session: Window, streamTimeMs: number): boolean {
+    return streamTimeMs > session.endMs + this.inactivityGapMs + this.graceMs
+  }
+
   get retentionMs(): number {
     return this.inactivityGapMs + this.graceMs
   }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
-import { Log, MAX_PARTITIONS } from '../log/index.ts'
+import { Log, MAX_PARTITIONS, type RecordHeaders } from '../log/index.ts'
 import type {
   ReadOnlyKeyValueStore,
   ReadOnlySessionStore,
@@ -11,7 +11,14 @@ import type {
 } from '../state/index.ts'
 import { StreamsEngine, type EngineMetrics, type ProducedRecord } from '../streams/engine.ts'
 import { StreamsError } from '../streams/errors.ts'
-import { parseOrThrow } from '../streams/options.ts'
+import { DEAD_LETTER_HEADERS } from '../streams/task.ts'
+import { EMPTY_VALUE, isTombstone, TOMBSTONE_HEADERS } from '../streams/tombstone.ts'
+import {
+  deadLetterTopicOf,
+  deserializationExceptionHandlers,
+  parseOrThrow,
+  type StreamsLogger,
+} from '../streams/options.ts'
 import type { Topology } from '../streams/topology.ts'
 
 /** The application id the driver runs topologies under (prefix of repartition topics). */
@@ -29,6 +36,15 @@ const driverOptionsSchema = z
      * in it and does not close it.
      */
     log: z.custom<Log>((v) => v instanceof Log, { error: 'must be a Log from Log.open()' }).optional(),
+    /** The engine's handler for source records that fail to deserialize (default 'logAndContinue'). */
+    deserializationExceptionHandler: z.enum(deserializationExceptionHandlers).optional(),
+    /** Where the engine logs skipped records (default: one line each on stderr). */
+    logger: z
+      .custom<StreamsLogger>(
+        (v) => typeof v === 'object' && v !== null && typeof (v as StreamsLogger).warn === 'function',
+        { error: 'must be a logger: an object with a warn(message) function' },
+      )
+      .optional(),
   })
   .strict()
 export type TopologyTestDriverOptions = z.input<typeof driverOptionsSchema>
@@ -36,10 +52,28 @@ export type TopologyTestDriverOptions = z.input<typeof driverOptionsSchema>
 /** A record read from an output topic. */
 export interface TestRecord<K, V> {
   readonly key: K | null
+  /** null for a tombstone (a table deletion): read a table's output topic as `<K, V | null>`. */
   readonly value: V
   readonly timestampMs: number
   readonly partition: number
   readonly offset: number
+}
+
+/** A raw record of the dead-letter topic, as the source read it, with the DEAD_LETTER_HEADERS. */
+export interface DeadLetterRecord {
+  readonly key: Uint8Array | null
+  readonly value: Uint8Array
+  readonly timestampMs: number
+  /** All headers: the original record's and DEAD_LETTER_HEADERS as strings. */
+  readonly headers: RecordHeaders
+  /** The DEAD_LETTER_HEADERS, decoded: where the record came from and why it failed. */
+  readonly source: {
+    readonly topic: string
+    readonly partition: number
+    readonly offset: number
+    readonly exception: string
+    readonly message: string
+  }
 }
 
 /**
@@ -49,8 +83,9 @@ export interface TestRecord<K, V> {
  * partitions by the log (murmur2 of the serialized key, as Kafka), so with `partitions > 1` each
  * partition is its own task with its own stores.
  *
- * There are no punctuators yet, so advanceWallClockTime only moves the clock (the default timestamp
- * of piped records and the log's clock).
+ * The driver's wall clock is the engine's clock (wall-clock punctuations, the 'processing' timestamp
+ * extractor), the log's clock (when it made the log) and the default timestamp of piped records;
+ * advanceWallClockTime moves it and runs the punctuations that became due.
  */
 export class TopologyTestDriver {
   readonly #topology: Topology
@@ -59,6 +94,7 @@ export class TopologyTestDriver {
   readonly #engine: StreamsEngine
   readonly #clock: { nowMs: number }
   readonly #produced = new Map<string, ProducedRecord[]>()
+  readonly #applicationId: string
   #closed = false
 
   private constructor(
@@ -67,8 +103,10 @@ export class TopologyTestDriver {
     ownedDir: string | undefined,
     engine: StreamsEngine,
     clock: { nowMs: number },
+    applicationId: string,
   ) {
     this.#topology = topology
+    this.#applicationId = applicationId
     this.#log = log
     this.#ownedDir = ownedDir
     this.#engine = engine
@@ -90,8 +128,14 @@ export class TopologyTestDriver {
       for (const topic of [...topology.sourceTopics, ...topology.sinkTopics]) {
         await log.ensureTopic(topic, { partitions: options.partitions })
       }
-      const engine = await StreamsEngine.start(topology, log, { applicationId: options.applicationId })
-      return new TopologyTestDriver(topology, log, dir, engine, clock)
+      const { applicationId, deserializationExceptionHandler, logger } = options
+      const engine = await StreamsEngine.start(topology, log, {
+        applicationId,
+        clock: () => clock.nowMs,
+        ...(deserializationExceptionHandler === undefined ? {} : { deserializationExceptionHandler }),
+        ...(logger === undefined ? {} : { logger }),
+      })
+      return new TopologyTestDriver(topology, log, dir, engine, clock, applicationId)
     } catch (error) {
       if (dir !== undefined) {
         if (log !== undefined) await log.close()
@@ -166,13 +210,58 @@ export class TopologyTestDriver {
     return this.#engine.sessionStore<K, V>(name)
   }
 
+  /**
+   * Every record in the dead-letter topic `<applicationId>-dlq` (source records that failed to
+   * deserialize under 'logAndContinue'), oldest first; [] if the topic does not exist.
+   */
+  getDeadLetterRecords(): DeadLetterRecord[] {
+    this.#assertOpen()
+    const topic = deadLetterTopicOf(this.#applicationId)
+    const info = this.#log.topics().find((t) => t.name === topic)
+    if (info === undefined) return []
+    const decoder = new TextDecoder()
+    const out: DeadLetterRecord[] = []
+    for (let p = 0; p < info.config.partitions; p++) {
+      for (let offset = this.#log.startOffset(topic, p); offset < this.#log.endOffset(topic, p);) {
+        const records = this.#log.read(topic, p, offset, { maxRecords: 100 })
+        for (const r of records) {
+          const header = (name: string) => {
+            const value = r.headers[name]
+            return value === undefined ? '' : decoder.decode(value)
+          }
+          const headers: Record<string, Uint8Array> = Object.create(null) as Record<string, Uint8Array>
+          for (const name in r.headers) headers[name] = r.headers[name]!.slice()
+          out.push({
+            key: r.key === null ? null : r.key.slice(),
+            value: r.value.slice(),
+            timestampMs: r.timestampMs,
+            headers,
+            source: {
+              topic: header(DEAD_LETTER_HEADERS.topic),
+              partition: Number(header(DEAD_LETTER_HEADERS.partition)),
+              offset: Number(header(DEAD_LETTER_HEADERS.offset)),
+              exception: header(DEAD_LETTER_HEADERS.exception),
+              message: header(DEAD_LETTER_HEADERS.message),
+            },
+          })
+          offset = r.offset + 1
+        }
+        if (records.length === 0) break
+      }
+    }
+    return out
+  }
+
   /** The engine's metrics: processed, dropped (and of those, late) records, commits. */
   metrics(): EngineMetrics {
     this.#assertOpen()
     return this.#engine.metrics()
   }
 
-  /** Moves the wall clock forward by `ms` (an integer ≥ 0). */
+  /**
+   * Moves the wall clock forward by `ms` (an integer ≥ 0), then runs the wall-clock punctuations due
+   * (each at most once, as Kafka's driver: missed points are skipped) and what they cause.
+   */
   advanceWallClockTime(ms: number): void {
     this.#assertOpen()
     if (!Number.isSafeInteger(ms) || ms < 0) {
@@ -213,6 +302,7 @@ interface PipedRecord {
   readonly key: Uint8Array | null
   readonly value: Uint8Array
   readonly timestampMs: number
+  readonly headers?: RecordHeaders
 }
 
 /** Pipes records into one input topic of a TopologyTestDriver. */
@@ -242,12 +332,15 @@ export class TestInputTopic<K, V> {
    * Appends one record (timestamp: `timestampMs`, else the driver's wall clock) and processes it and
    * everything it causes. Throws what processing throws (TASK_FAILED, SERDE_FAILURE).
    */
-  pipeInput(key: K | null, value: V, timestampMs?: number): void {
-    this.#pipe({
-      key: key === null ? null : this.#keySerde.serialize(key),
-      value: this.#valueSerde.serialize(value),
-      timestampMs: timestampMs ?? this.#now(),
-    })
+  pipeInput(key: K | null, value: V | null, timestampMs?: number): void {
+    const serializedKey = key === null ? null : this.#keySerde.serialize(key)
+    const at = timestampMs ?? this.#now()
+    // A null value is a tombstone (a table deletion), carried as the engine's sinks carry it.
+    this.#pipe(
+      value === null
+        ? { key: serializedKey, value: EMPTY_VALUE, timestampMs: at, headers: TOMBSTONE_HEADERS }
+        : { key: serializedKey, value: this.#valueSerde.serialize(value), timestampMs: at },
+    )
   }
 
   /** pipeInput for each pair, in order. */
@@ -295,7 +388,7 @@ export class TestOutputTopic<K, V> {
     const [record] = this.#log.read(next.topic, next.partition, next.offset, { maxRecords: 1 })
     return {
       key: record!.key === null ? null : this.#keySerde.deserialize(record!.key),
-      value: this.#valueSerde.deserialize(record!.value),
+      value: isTombstone(record!.headers) ? (null as V) : this.#valueSerde.deserialize(record!.value),
       timestampMs: record!.timestampMs,
       partition: next.partition,
       offset: next.offset,

@@ -1,5 +1,6 @@
 export {
   DEFAULT_TEST_APPLICATION_ID,
+  type DeadLetterRecord,
   TestInputTopic,
   TestOutputTopic,
   TopologyTestDriver,

@@ -64,7 +64,14 @@ describe('StreamsEngine', () => {
       { topic: 'out', partition: 0, offset: 1 },
       { topic: 'out', partition: 0, offset: 2 },
     ])
-    expect(engine.metrics()).toEqual({ processedRecords: 3, droppedRecords: 0, lateRecords: 0, commits: 2 })
+    expect(engine.metrics()).toEqual({
+      processedRecords: 3,
+      droppedRecords: 0,
+      lateRecords: 0,
+      commits: 2,
+      deadLetteredRecords: 0,
+      invalidTimestampRecords: 0,
+    })
     expect(log.fetchOffset('app', 'in', 0)?.offset).toBe(3)
     engine.close()
 
@@ -330,5 +337,42 @@ describe('aggregations', () => {
     const grouped = builder.stream<string, string>('in').groupByKey()
     grouped.count({ name: 'same' })
     expect(thrown(() => grouped.count({ name: 'same' })).code).toBe('INVALID_TOPOLOGY')
+  })
+})
+
+describe('StreamsEngine: co-partitioned joins', () => {
+  function streamTableJoin(rekey: boolean): Topology {
+    const builder = new StreamsBuilder()
+    const table = builder.table<string, string>('names')
+    const readings = builder.stream<string, string>('readings')
+    const keyed = rekey ? readings.selectKey((_k, v) => v.split(':')[0]!) : readings
+    keyed.join(table, (v, name) => `${name}=${v}`).to('joined')
+    return builder.build()
+  }
+
+  it('refuses a join over topics with different partition counts, naming them', async () => {
+    const { log } = await openLog()
+    await log.createTopic('names', { partitions: 2 })
+    await log.createTopic('readings', { partitions: 3 })
+    await log.createTopic('joined')
+    const error = await rejection(start(streamTableJoin(false), log))
+    expect(error).toMatchObject({ code: 'INVALID_TOPOLOGY' })
+    expect((error as Error).message).toMatch(
+      /names \(2 partitions\).*readings \(3 partitions\)|readings \(3 partitions\).*names \(2 partitions\)/,
+    )
+  })
+
+  it("gives a re-keyed join input's repartition topic the table's partition count", async () => {
+    const { log } = await openLog()
+    await log.createTopic('names', { partitions: 2 })
+    await log.createTopic('readings', { partitions: 3 })
+    await log.createTopic('joined')
+    const engine = await start(streamTableJoin(true), log)
+    const repartition = log.topics().find((t) => t.name.endsWith('-left-repartition'))
+    expect(repartition?.config.partitions).toBe(2)
+    await log.append('names', { key: utf8('p1'), value: utf8('Ann') })
+    await log.append('readings', { key: utf8('x'), value: utf8('p1:72') })
+    engine.processAvailable()
+    expect(values(log, 'joined')).toEqual(['Ann=p1:72'])
   })
 })

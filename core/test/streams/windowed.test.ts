@@ -6,6 +6,7 @@ import { Log } from '../../src/log/index.ts'
 import { Serdes } from '../../src/state/index.ts'
 import {
   SessionWindows,
+  SlidingWindows,
   StreamsBuilder,
   StreamsError,
   TimeWindows,
@@ -345,8 +346,30 @@ describe('WindowedSerdes.timeWindowed', () => {
     const error = thrown(() => grouped.count({ emitStrategy: 'onClose' as EmitStrategy }))
     expect(error).toBeInstanceOf(StreamsError)
     expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' })
-    const session = SessionWindows.ofInactivityGapWithNoGrace(5) as unknown as TimeWindows
-    expect(thrown(() => new StreamsBuilder().stream('in').groupByKey().windowedBy(session))).toMatchObject({
+    const notWindows = { sizeMs: 5 } as unknown as TimeWindows
+    const error2 = thrown(() => new StreamsBuilder().stream('in').groupByKey().windowedBy(notWindows))
+    expect(error2).toMatchObject({ code: 'INVALID_ARGUMENT' })
+    expect(error2.message).toContain('SlidingWindows or SessionWindows')
+    // Wall-clock close only makes sense when windows emit on close.
+    const onUpdate = thrown(() => grouped.count({ wallClockCloseAfterMs: 1000 }))
+    expect(onUpdate).toMatchObject({ code: 'INVALID_ARGUMENT' })
+    expect(onUpdate.message).toContain("add emitStrategy: 'onWindowClose'")
+    expect(
+      thrown(() => grouped.count({ emitStrategy: 'onWindowClose', wallClockCloseAfterMs: 0 })),
+    ).toMatchObject({ code: 'INVALID_ARGUMENT' })
+    // The same options for sliding and session windowed aggregations.
+    const sliding = new StreamsBuilder()
+      .stream('in')
+      .groupByKey()
+      .windowedBy(SlidingWindows.ofTimeDifferenceWithNoGrace(4))
+    expect(thrown(() => sliding.count({ emitStrategy: 'onClose' as EmitStrategy }))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    })
+    const session = new StreamsBuilder()
+      .stream('in')
+      .groupByKey()
+      .windowedBy(SessionWindows.ofInactivityGapWithNoGrace(4))
+    expect(thrown(() => session.count({ wallClockCloseAfterMs: 5 }))).toMatchObject({
       code: 'INVALID_ARGUMENT',
     })
   })

@@ -109,6 +109,66 @@ describe('SessionWindows', () => {
   })
 })
 
+describe('bad window configuration is rejected when the windows are built', () => {
+  const cases: [string, () => unknown, string][] = [
+    [
+      'tumbling size 0',
+      () => TimeWindows.ofSizeWithNoGrace(0),
+      'window sizeMs must be an integer number of ms > 0, got 0',
+    ],
+    [
+      'negative grace',
+      () => TimeWindows.ofSizeAndGrace(10, -5),
+      'graceMs must be an integer number of ms ≥ 0, got -5',
+    ],
+    [
+      'advance > size',
+      () => TimeWindows.ofSizeAndGrace(10, 2).advanceBy(20),
+      'window advanceMs must be in (0, sizeMs=10], got 20; use advanceMs = sizeMs for tumbling windows',
+    ],
+    [
+      'sliding difference 0',
+      () => SlidingWindows.ofTimeDifferenceAndGrace(0, 5),
+      'timeDifferenceMs must be an integer number of ms > 0, got 0',
+    ],
+    [
+      'sliding negative grace',
+      () => SlidingWindows.ofTimeDifferenceAndGrace(10, -1),
+      'graceMs must be an integer number of ms ≥ 0, got -1',
+    ],
+    [
+      'session gap 0',
+      () => SessionWindows.ofInactivityGapWithNoGrace(0),
+      'inactivityGapMs must be an integer number of ms > 0, got 0',
+    ],
+    [
+      'session fractional gap',
+      () => SessionWindows.ofInactivityGapAndGrace(2.5, 0),
+      'inactivityGapMs must be an integer number of ms > 0, got 2.5',
+    ],
+    [
+      'session negative grace',
+      () => SessionWindows.ofInactivityGapAndGrace(10, -1),
+      'graceMs must be an integer number of ms ≥ 0, got -1',
+    ],
+  ]
+  for (const [name, build, message] of cases) {
+    it(name, () => {
+      expect(codeOf(build)).toBe('INVALID_WINDOW')
+      expect(build).toThrow(message)
+    })
+  }
+})
+
+describe('SessionWindows.isFinal', () => {
+  it('a session is final once no record that is not late can join it: stream time > end + gap + grace', () => {
+    const sessions = SessionWindows.ofInactivityGapAndGrace(10, 5)
+    expect(sessions.isClosed({ startMs: 0, endMs: 20 }, 26)).toBe(true)
+    expect(sessions.isFinal({ startMs: 0, endMs: 20 }, 35)).toBe(false)
+    expect(sessions.isFinal({ startMs: 0, endMs: 20 }, 36)).toBe(true)
+  })
+})
+
 describe('JoinWindows', () => {
   it('matches other-side records within [t − before, t + after], inclusive', () => {
     const join = JoinWindows.ofTimeDifferenceWithNoGrace(10)
