@@ -84,6 +84,8 @@ export class StreamsEngine {
   #dropped = 0
   #late = 0
   #commits = 0
+  /** at_least_once: when each task last committed its offsets and state. */
+  readonly #lastStateCommitMs = new Map<Task, number>()
   #deadLettered = 0
   #invalidTimestamps = 0
 
@@ -201,7 +203,9 @@ export class StreamsEngine {
     const produced: ProducedRecord[] = []
     for (const task of this.#tasks) {
       if (!task.wallClockDue(nowMs)) continue
-      const batch = this.#commit(task, (tx) => task.punctuateWallClock(tx, nowMs))
+      const batch = this.#commit(task, (tx) =>
+        task.punctuateWallClock(tx, nowMs, this.#options.applicationId),
+      )
       produced.push(...batch.produced)
     }
     if (produced.length > 0) produced.push(...this.#processRecords())
@@ -216,7 +220,9 @@ export class StreamsEngine {
       progressed = false
       for (const task of this.#tasks) {
         if (!task.fetch(this.#log, max)) continue
-        const batch = this.#commit(task, (tx) => task.process(tx, max, group))
+        const commitState = this.#stateCommitDue(task)
+        const batch = this.#commit(task, (tx) => task.process(tx, max, group, commitState))
+        if (commitState) this.#lastStateCommitMs.set(task, this.#options.clock())
         task.advance(batch.consumed)
         produced.push(...batch.produced)
         this.#processed += batch.records
@@ -224,6 +230,17 @@ export class StreamsEngine {
       }
     }
     return produced
+  }
+
+  /** Whether this batch of `task` also commits its offsets and state (always, under exactly-once). */
+  #stateCommitDue(task: Task): boolean {
+    if (this.#options.processingGuarantee === 'exactly_once') return true
+    const last = this.#lastStateCommitMs.get(task)
+    if (last === undefined) {
+      this.#lastStateCommitMs.set(task, this.#options.clock())
+      return task.stateBufferFilling
+    }
+    return this.#options.clock() - last >= this.#options.commitIntervalMs || task.stateBufferFilling
   }
 
   /** One commit transaction of `task`; a failure stops the engine for good. */
@@ -325,13 +342,23 @@ export class StreamsEngine {
 
   /**
    * Releases the tasks' stores (unflushed state is that of uncommitted records, so nothing is lost).
-   * Idempotent. Committed offsets, outputs and state stay in the log's environment. Close the engine
-   * before the log.
+   * Under at_least_once, first commits the offsets and state still pending, so a clean stop leaves
+   * nothing to process twice. Idempotent. Committed offsets, outputs and state stay in the log's
+   * environment. Close the engine before the log.
    */
   close(): void {
     if (this.#closed) return
-    this.#closed = true
-    for (const task of this.#tasks) task.close()
+    try {
+      if (this.#failure === undefined) {
+        const group = this.#options.applicationId
+        for (const task of this.#tasks.filter((t) => t.hasUncommittedState)) {
+          this.#commit(task, (tx) => task.commitPendingState(tx, group))
+        }
+      }
+    } finally {
+      this.#closed = true
+      for (const task of this.#tasks) task.close()
+    }
   }
 
   #assertUsable(): void {

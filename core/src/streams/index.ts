@@ -60,6 +60,9 @@ export type {
 } from './topology.ts'
 export type { StreamOptions } from './builder.ts'
 export {
+  DEFAULT_ALOS_COMMIT_INTERVAL_MS,
+  processingGuarantees,
+  type ProcessingGuarantee,
   deadLetterTopicOf,
   DEFAULT_DESERIALIZATION_EXCEPTION_HANDLER,
   deserializationExceptionHandlers,

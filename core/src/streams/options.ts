@@ -3,6 +3,12 @@ import { validateTopicName } from '../log/index.ts'
 import type { Serde } from '../state/index.ts'
 import { StreamsError } from './errors.ts'
 
+export const processingGuarantees = ['exactly_once', 'at_least_once'] as const
+export type ProcessingGuarantee = (typeof processingGuarantees)[number]
+
+/** at_least_once commits offsets and state this often (Kafka Streams' commit.interval.ms default). */
+export const DEFAULT_ALOS_COMMIT_INTERVAL_MS = 30_000
+
 /** Records a task reads and processes per commit transaction, at most. */
 export const DEFAULT_MAX_RECORDS_PER_COMMIT = 1000
 
@@ -143,6 +149,16 @@ export const engineOptionsSchema = z
     /** Names the consumer group of the input offsets and prefixes internal topics. */
     applicationId: name,
     maxRecordsPerCommit: z.number().int().min(1).default(DEFAULT_MAX_RECORDS_PER_COMMIT),
+    /**
+     * 'exactly_once' (default): every batch commits its outputs, input offsets and state in ONE
+     * transaction. 'at_least_once': outputs commit every batch, but offsets and state only every
+     * `commitIntervalMs` (and when a store's write buffer fills, and on close); after a crash the
+     * records since the last such commit are processed again: their outputs appear twice, while
+     * the state, restored with its offsets, stays exact.
+     */
+    processingGuarantee: z.enum(processingGuarantees).default('exactly_once'),
+    /** at_least_once: how often offsets and state commit (Kafka Streams' default, 30 s). */
+    commitIntervalMs: z.number().int().min(0).default(DEFAULT_ALOS_COMMIT_INTERVAL_MS),
     deserializationExceptionHandler: z
       .enum(deserializationExceptionHandlers)
       .default(DEFAULT_DESERIALIZATION_EXCEPTION_HANDLER),

@@ -1,7 +1,20 @@
 import { EMPTY_VALUE, isTombstone, TOMBSTONE_HEADERS } from './tombstone.ts'
 import type { environmentOf } from '../log/environment.ts'
-import { EMPTY_HEADERS, type Log, type LogTransaction, type RecordHeaders } from '../log/index.ts'
-import { Stores, type KeyValueStore, type SessionStore, type WindowStore } from '../state/index.ts'
+import {
+  EMPTY_HEADERS,
+  type Log,
+  type LogTransaction,
+  type RecordHeaders,
+  type RecordInput,
+} from '../log/index.ts'
+import {
+  DEFAULT_MAX_BUFFERED_BYTES,
+  Stores,
+  type KeyValueStore,
+  type Metered,
+  type SessionStore,
+  type WindowStore,
+} from '../state/index.ts'
 import { StreamsError } from './errors.ts'
 import type { DeserializationExceptionHandler, StreamsLogger } from './options.ts'
 import type {
@@ -77,6 +90,11 @@ export interface Input {
   readonly buffer: BufferedRecord[]
   /** Largest timestamp extracted from this input's records; -1 before the first (see partitionTimeOf). */
   partitionTimeMs: number
+  /**
+   * The last offset processed whose commit is still due (at-least-once commits state and offsets
+   * less often than outputs); undefined when everything processed is committed.
+   */
+  uncommittedThrough?: number | undefined
 }
 
 /** An input's partition time as committed in its offset's metadata; -1 if none was. */
@@ -96,6 +114,9 @@ function partitionTimeMetadata(partitionTimeMs: number): string {
 }
 
 const PUNCTUATION_TYPES: readonly PunctuationType[] = ['streamTime', 'wallClock']
+
+/** At-least-once commits state early once a store's write buffer holds this much (half its bound). */
+const STATE_BUFFER_COMMIT_BYTES = DEFAULT_MAX_BUFFERED_BYTES / 2
 
 interface Schedule {
   readonly node: string
@@ -168,6 +189,8 @@ export class Task {
   #punctuation: { node: string; type: PunctuationType } | undefined
   #tx: LogTransaction | undefined
   #produced: ProducedRecord[] = []
+  /** Sink records of the current transaction, by topic, appended together at its end. */
+  readonly #outputs = new Map<string, RecordInput[]>()
   #streamTimeMs: number
   #schedules: Schedule[] = []
   #closed = false
@@ -359,19 +382,84 @@ export class Task {
   }
 
   /**
-   * Inside a commit transaction: runs the wall-clock punctuators due at `nowMs` and flushes the
-   * stores. Consumes no input, so positions and offsets stay as they are.
+   * Inside a commit transaction: runs the wall-clock punctuators due at `nowMs`, appends what they
+   * forwarded and commits the task's state (with any offsets processed but not yet committed).
    */
-  punctuateWallClock(tx: LogTransaction, nowMs: number): Batch {
+  punctuateWallClock(tx: LogTransaction, nowMs: number, group: string): Batch {
     this.#tx = tx
     this.#produced = []
     try {
       this.#punctuate('wallClock', nowMs)
-      for (const store of this.allStores()) store.flush()
+      this.#appendOutputs()
+      // The flush that makes the punctuation's state durable also commits any offsets at-least-once
+      // processing left pending, so state never gets ahead of its offsets.
+      this.#commitState(group)
     } finally {
       this.#tx = undefined
     }
     return { records: 0, produced: this.#produced, consumed: new Map() }
+  }
+
+  /**
+   * Inside the commit transaction: commits the inputs' processed offsets (with their partition
+   * times), moves the stores' positions to them, and flushes the stores — last, so the state written
+   * is exactly that of the records whose offsets commit with it.
+   */
+  #commitState(group: string): void {
+    const tx = this.#tx!
+    for (const input of this.#inputs) {
+      const last = input.uncommittedThrough
+      if (last === undefined) continue
+      tx.commitOffset(
+        group,
+        input.topic,
+        input.partition,
+        last + 1,
+        partitionTimeMetadata(input.partitionTimeMs),
+      )
+      for (const store of this.allStores()) store.updatePosition(input.topic, input.partition, last)
+    }
+    for (const store of this.allStores()) store.flush()
+    for (const input of this.#inputs) input.uncommittedThrough = undefined
+  }
+
+  /** True when processed offsets (and their state) are not yet committed. */
+  get hasUncommittedState(): boolean {
+    return this.#inputs.some((i) => i.uncommittedThrough !== undefined)
+  }
+
+  /** True when a store's write buffer is over half full: commit state before it overflows. */
+  get stateBufferFilling(): boolean {
+    return this.allStores().some((store) => {
+      const metrics = (store as Partial<Metered>).metrics?.()
+      return metrics !== undefined && metrics.bufferedBytes > STATE_BUFFER_COMMIT_BYTES
+    })
+  }
+
+  /**
+   * Inside a commit transaction with nothing else to do: commits what at-least-once processing left
+   * uncommitted (offsets, positions, state).
+   */
+  commitPendingState(tx: LogTransaction, group: string): Batch {
+    this.#tx = tx
+    this.#produced = []
+    try {
+      this.#commitState(group)
+    } finally {
+      this.#tx = undefined
+    }
+    return { records: 0, produced: [], consumed: new Map() }
+  }
+
+  /** The batch's sink records, one append per topic (in production order within each topic). */
+  #appendOutputs(): void {
+    const tx = this.#tx!
+    for (const [topic, records] of this.#outputs) {
+      for (const result of tx.append(topic, records)) {
+        this.#produced.push({ topic, partition: result.partition, offset: result.offset })
+      }
+    }
+    this.#outputs.clear()
   }
 
   /** Reads what the log has for this task's inputs (outside the commit transaction); true if any is pending. */
@@ -380,11 +468,11 @@ export class Task {
     for (const input of this.#inputs) {
       if (input.buffer.length === 0 && input.next < log.endOffset(input.topic, input.partition)) {
         for (const r of log.read(input.topic, input.partition, input.next, { maxRecords })) {
-          // Log records are views valid until the next read: copy.
+          // Log records are views valid until the next read: copy (Buffer#slice would not).
           input.buffer.push({
             offset: r.offset,
-            key: r.key === null ? null : r.key.slice(),
-            value: r.value.slice(),
+            key: r.key === null ? null : new Uint8Array(r.key),
+            value: new Uint8Array(r.value),
             timestampMs: r.timestampMs,
             headers: copyHeaders(r.headers),
           })
@@ -399,7 +487,7 @@ export class Task {
    * Inside the commit transaction: processes up to `maxRecords` buffered records, lowest timestamp
    * first across inputs (offset order within each), then commits the inputs' next offsets.
    */
-  process(tx: LogTransaction, maxRecords: number, group: string): Batch {
+  process(tx: LogTransaction, maxRecords: number, group: string, commitState = true): Batch {
     this.#tx = tx
     this.#produced = []
     const consumed = new Map<Input, number>()
@@ -418,19 +506,9 @@ export class Task {
         consumed.set(input, index + 1)
         if (this.#processRecord(input, input.buffer[index]!)) records++
       }
-      for (const [input, count] of consumed) {
-        const last = input.buffer[count - 1]!.offset
-        tx.commitOffset(
-          group,
-          input.topic,
-          input.partition,
-          last + 1,
-          partitionTimeMetadata(input.partitionTimeMs),
-        )
-        for (const store of this.allStores()) store.updatePosition(input.topic, input.partition, last)
-      }
-      // Last, so the state written is exactly that of the records whose offsets commit with it.
-      for (const store of this.allStores()) store.flush()
+      for (const [input, count] of consumed) input.uncommittedThrough = input.buffer[count - 1]!.offset
+      this.#appendOutputs()
+      if (commitState) this.#commitState(group)
     } finally {
       this.#tx = undefined
       this.#current = undefined
@@ -615,10 +693,11 @@ export class Task {
       )
     }
     const { timestampMs } = record
-    const [result] = this.#tx!.append(topic, [
+    let records = this.#outputs.get(topic)
+    if (records === undefined) this.#outputs.set(topic, (records = []))
+    records.push(
       tombstone ? { key, value, timestampMs, headers: TOMBSTONE_HEADERS } : { key, value, timestampMs },
-    ])
-    this.#produced.push({ topic, partition: result!.partition, offset: result!.offset })
+    )
   }
 
   allStores(): (

@@ -1,7 +1,29 @@
 import { StateError, type Serde, type Windowed } from '../state/index.ts'
 
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+const TWO_32 = 2 ** 32
+
+/*
+ * u64 big-endian by hand: no BigInt, and no DataView over a fresh small Uint8Array (reading `.buffer`
+ * of an on-heap typed array makes V8 move it off-heap). Same bytes as DataView.setBigUint64.
+ */
+function writeU64(out: Uint8Array, at: number, value: number): void {
+  const hi = Math.floor(value / TWO_32)
+  const lo = value >>> 0
+  out[at] = hi >>> 24
+  out[at + 1] = hi >>> 16
+  out[at + 2] = hi >>> 8
+  out[at + 3] = hi
+  out[at + 4] = lo >>> 24
+  out[at + 5] = lo >>> 16
+  out[at + 6] = lo >>> 8
+  out[at + 7] = lo
+}
+
+/** As Number(getBigUint64(at)): one rounding, exact below 2^53. */
+function readU64(bytes: Uint8Array, at: number): number {
+  const hi = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
+  const lo = ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0
+  return hi * TWO_32 + lo
 }
 
 function checkTime(what: string, ms: number): void {
@@ -20,8 +42,8 @@ function timeWindowed<K>(inner: Serde<K>): Serde<Windowed<K>> {
       const key = inner.serialize(windowed.key)
       const out = new Uint8Array(key.byteLength + 16)
       out.set(key, 0)
-      view(out).setBigUint64(key.byteLength, BigInt(startMs))
-      view(out).setBigUint64(key.byteLength + 8, BigInt(endMs))
+      writeU64(out, key.byteLength, startMs)
+      writeU64(out, key.byteLength + 8, endMs)
       return out
     },
     deserialize(bytes) {
@@ -32,8 +54,8 @@ function timeWindowed<K>(inner: Serde<K>): Serde<Windowed<K>> {
         )
       }
       const at = bytes.byteLength - 16
-      const startMs = Number(view(bytes).getBigUint64(at))
-      const endMs = Number(view(bytes).getBigUint64(at + 8))
+      const startMs = readU64(bytes, at)
+      const endMs = readU64(bytes, at + 8)
       return { key: inner.deserialize(bytes.subarray(0, at)), window: { startMs, endMs } }
     },
   }
@@ -55,8 +77,8 @@ function sessionWindowed<K>(inner: Serde<K>): Serde<Windowed<K>> {
       const key = inner.serialize(windowed.key)
       const out = new Uint8Array(key.byteLength + 16)
       out.set(key, 0)
-      view(out).setBigUint64(key.byteLength, BigInt(endMs))
-      view(out).setBigUint64(key.byteLength + 8, BigInt(startMs))
+      writeU64(out, key.byteLength, endMs)
+      writeU64(out, key.byteLength + 8, startMs)
       return out
     },
     deserialize(bytes) {
@@ -67,8 +89,8 @@ function sessionWindowed<K>(inner: Serde<K>): Serde<Windowed<K>> {
         )
       }
       const at = bytes.byteLength - 16
-      const endMs = Number(view(bytes).getBigUint64(at))
-      const startMs = Number(view(bytes).getBigUint64(at + 8))
+      const endMs = readU64(bytes, at)
+      const startMs = readU64(bytes, at + 8)
       return { key: inner.deserialize(bytes.subarray(0, at)), window: { startMs, endMs } }
     },
   }
@@ -103,7 +125,7 @@ export function stampedSerde<V>(inner: Serde<V>): Serde<Stamped<V>> {
       checkTime('timestampMs', timestampMs)
       const bytes = inner.serialize(value)
       const out = new Uint8Array(bytes.byteLength + 8)
-      view(out).setBigUint64(0, BigInt(timestampMs))
+      writeU64(out, 0, timestampMs)
       out.set(bytes, 8)
       return out
     },
@@ -111,7 +133,7 @@ export function stampedSerde<V>(inner: Serde<V>): Serde<Stamped<V>> {
       if (bytes.byteLength < 8) {
         throw new StateError('SERDE_FAILURE', `a stamped value needs ≥ 8 bytes, got ${bytes.byteLength}`)
       }
-      return { timestampMs: Number(view(bytes).getBigUint64(0)), value: inner.deserialize(bytes.subarray(8)) }
+      return { timestampMs: readU64(bytes, 0), value: inner.deserialize(bytes.subarray(8)) }
     },
   }
 }

@@ -376,3 +376,58 @@ describe('StreamsEngine: co-partitioned joins', () => {
     expect(values(log, 'joined')).toEqual(['Ann=p1:72'])
   })
 })
+
+describe('StreamsEngine: at_least_once', () => {
+  function counts(): Topology {
+    const builder = new StreamsBuilder()
+    builder.stream<string, string>('in').groupByKey().count({ name: 'counts' }).toStream().to('out', {
+      valueSerde: Serdes.Long,
+    })
+    return builder.build()
+  }
+
+  it('commits outputs every batch but offsets and state only on the interval, and on close', async () => {
+    const { log } = await openLog()
+    let nowMs = 0
+    const engine = await StreamsEngine.start(counts(), log, {
+      applicationId: 'app',
+      processingGuarantee: 'at_least_once',
+      commitIntervalMs: 1000,
+      maxRecordsPerCommit: 2,
+      clock: () => nowMs,
+    })
+    engines.push(engine)
+    await log.appendBatch('in', [
+      { key: utf8('a'), value: utf8('1') },
+      { key: utf8('a'), value: utf8('2') },
+      { key: utf8('b'), value: utf8('3') },
+    ])
+    engine.processAvailable()
+    expect(log.endOffset('out', 0)).toBe(3)
+    expect(log.fetchOffset('app', 'in', 0)).toBeUndefined()
+    nowMs = 1000
+    await log.append('in', { key: utf8('b'), value: utf8('4') })
+    engine.processAvailable()
+    expect(log.fetchOffset('app', 'in', 0)?.offset).toBe(4)
+    await log.append('in', { key: utf8('c'), value: utf8('5') })
+    engine.processAvailable()
+    expect(log.fetchOffset('app', 'in', 0)?.offset).toBe(4)
+    engine.close()
+    expect(log.fetchOffset('app', 'in', 0)?.offset).toBe(5)
+    const reopened = await start(counts(), log)
+    expect(reopened.keyValueStore<string, number>('counts').get('c')).toBe(1)
+    expect(reopened.keyValueStore<string, number>('counts').get('b')).toBe(2)
+  })
+
+  it('rejects an unknown guarantee with the choices', async () => {
+    const { log } = await openLog()
+    const error = await rejection(
+      StreamsEngine.start(counts(), log, {
+        applicationId: 'app',
+        processingGuarantee: 'exactly_twice' as never,
+      }),
+    )
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' })
+    expect((error as Error).message).toMatch(/exactly_once.*at_least_once/)
+  })
+})
