@@ -1,1 +1,52 @@
-export {}
+// The serial frame protocol v1 (docs/reference/serial-protocol.md): one definition for the gateway and the simulator.
+export { cobsDecode, cobsEncode, cobsMaxEncodedLength, type CobsDecodeResult } from './cobs.ts'
+export { CRC32C_CHECK, crc32c } from './crc32c.ts'
+export {
+  SerialFrameDecoder,
+  decodeSerialFrames,
+  type SerialDecodeResult,
+  type SerialDecoderStats,
+  type SerialFrameDecoderOptions,
+} from './decoder.ts'
+export {
+  SerialProtocolError,
+  serialLineErrorCodes,
+  serialProtocolErrorCodes,
+  type SerialLineErrorCode,
+  type SerialProtocolErrorCode,
+  type SerialProtocolErrorOptions,
+} from './errors.ts'
+export {
+  SERIAL_BATTERY_UNKNOWN,
+  SERIAL_CRC_BYTES,
+  SERIAL_HEADER_BYTES,
+  SERIAL_MAX_ENCODED_FRAME_BYTES,
+  SERIAL_MAX_FRAME_BYTES,
+  SERIAL_MAX_PAYLOAD_BYTES,
+  SERIAL_MAX_SAMPLES_PER_BLOCK,
+  SERIAL_MAX_TIMESTAMP_US,
+  SERIAL_MIN_FRAME_BYTES,
+  SERIAL_PROTOCOL_VERSION,
+  SERIAL_SAMPLES_PAYLOAD_HEADER_BYTES,
+  SERIAL_STATUS_FLAG_CHARGING,
+  decodeSerialFrameBody,
+  encodeSerialFrame,
+  encodeSerialFrameBody,
+  serialEventCodes,
+  serialFrameTypeCodes,
+  serialResetReasonCodes,
+  serialSignalCodes,
+  serialVitalCodes,
+  type SerialBodyResult,
+  type SerialEvent,
+  type SerialEventCode,
+  type SerialFrame,
+  type SerialFrameHeader,
+  type SerialFrameType,
+  type SerialResetReason,
+  type SerialSampleBlock,
+  type SerialSignal,
+  type SerialStatus,
+  type SerialVital,
+  type SerialVitalKind,
+} from './frame.ts'
