@@ -15,28 +15,45 @@ import type {
 /*
  * The metered layer: counts and times put/get/range/delete/flush of the bytes layer below it (so the
  * figures include the write buffer's hits, as Kafka Streams' metered stores do), and counts window and
- * session puts dropped as expired. Latencies are percentiles over a ring of recent samples.
+ * session puts dropped as expired. Counts are exact; latencies are percentiles over a ring of recent
+ * samples, and point operations (put/get/delete) are timed one in SAMPLE_EVERY (the first always), since
+ * two clock reads cost more than a buffered put. Flushes and ranges are always timed.
  */
 
 type Bytes = Uint8Array
 
 /** Latency samples kept per operation kind. */
 export const LATENCY_SAMPLES = 1024
+/** One point operation in this many is timed (a power of two). */
+export const SAMPLE_EVERY = 64
 
 class OperationMeter {
   readonly #samples = new Float64Array(LATENCY_SAMPLES)
   #count = 0
   #max = 0
 
+  #sampled = 0
+
+  /** Counts an operation; true when this one should be timed (then call sample()). */
+  tick(): boolean {
+    return (this.#count++ & (SAMPLE_EVERY - 1)) === 0
+  }
+
+  /** A timed operation that was not counted by tick(). */
   record(ms: number): void {
-    this.#samples[this.#count % LATENCY_SAMPLES] = ms
     this.#count++
+    this.sample(ms)
+  }
+
+  sample(ms: number): void {
+    this.#samples[this.#sampled % LATENCY_SAMPLES] = ms
+    this.#sampled++
     if (ms > this.#max) this.#max = ms
   }
 
   snapshot(): OperationMetrics {
-    const kept = Math.min(this.#count, LATENCY_SAMPLES)
-    if (kept === 0) return { count: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 }
+    const kept = Math.min(this.#sampled, LATENCY_SAMPLES)
+    if (kept === 0) return { count: this.#count, p50Ms: 0, p99Ms: 0, maxMs: 0 }
     const sorted = this.#samples.slice(0, kept).sort()
     const at = (q: number): number => sorted[Math.min(kept - 1, Math.floor(q * kept))]!
     return { count: this.#count, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: this.#max }
@@ -72,6 +89,20 @@ abstract class MeteredBase<S extends StateStore> extends StoreLayer<S> implement
       expiredDrops: this.#expiredDrops,
       bufferedBytes: isWriteBuffered(this.inner) ? this.inner.bufferedBytes() : 0,
     }
+  }
+
+  protected readonly putMeter = this.#meters.put
+  protected readonly getMeter = this.#meters.get
+  protected readonly deleteMeter = this.#meters.delete
+
+  /** Starts a sampled point operation: its start time if this one is timed, else -1 (counted either way). */
+  protected begin(meter: OperationMeter): number {
+    return meter.tick() ? performance.now() : -1
+  }
+
+  /** Ends a point operation begun with begin(); call it in a finally so failures are timed too. */
+  protected end(meter: OperationMeter, started: number): void {
+    if (started >= 0) meter.sample(performance.now() - started)
   }
 
   protected time<T>(operation: Operation, fn: () => T): T {
@@ -110,21 +141,39 @@ export class MeteredKeyValueStore
   implements KeyValueStore<Bytes, Bytes>
 {
   get(key: Bytes): Bytes | undefined {
-    return this.time('get', () => this.inner.get(key))
+    const started = this.begin(this.getMeter)
+    try {
+      return this.inner.get(key)
+    } finally {
+      this.end(this.getMeter, started)
+    }
   }
 
   put(key: Bytes, value: Bytes): void {
-    this.time('put', () => {
+    const started = this.begin(this.putMeter)
+    try {
       this.inner.put(key, value)
-    })
+    } finally {
+      this.end(this.putMeter, started)
+    }
   }
 
   putIfAbsent(key: Bytes, value: Bytes): Bytes | undefined {
-    return this.time('put', () => this.inner.putIfAbsent(key, value))
+    const started = this.begin(this.putMeter)
+    try {
+      return this.inner.putIfAbsent(key, value)
+    } finally {
+      this.end(this.putMeter, started)
+    }
   }
 
   delete(key: Bytes): Bytes | undefined {
-    return this.time('delete', () => this.inner.delete(key))
+    const started = this.begin(this.deleteMeter)
+    try {
+      return this.inner.delete(key)
+    } finally {
+      this.end(this.deleteMeter, started)
+    }
   }
 
   range(from: Bytes, to: Bytes): Iterable<KeyValue<Bytes, Bytes>> {
@@ -157,11 +206,21 @@ export class MeteredWindowStore
   }
 
   put(key: Bytes, value: Bytes | null, windowStartMs: number): boolean {
-    return this.countPut(this.time('put', () => this.inner.put(key, value, windowStartMs)))
+    const started = this.begin(this.putMeter)
+    try {
+      return this.countPut(this.inner.put(key, value, windowStartMs))
+    } finally {
+      this.end(this.putMeter, started)
+    }
   }
 
   fetch(key: Bytes, windowStartMs: number): Bytes | undefined {
-    return this.time('get', () => this.inner.fetch(key, windowStartMs))
+    const started = this.begin(this.getMeter)
+    try {
+      return this.inner.fetch(key, windowStartMs)
+    } finally {
+      this.end(this.getMeter, started)
+    }
   }
 
   fetchRange(key: Bytes, timeFromMs: number, timeToMs: number): Iterable<KeyValue<Windowed<Bytes>, Bytes>> {
@@ -186,13 +245,21 @@ export class MeteredSessionStore
   }
 
   put(session: Windowed<Bytes>, value: Bytes): boolean {
-    return this.countPut(this.time('put', () => this.inner.put(session, value)))
+    const started = this.begin(this.putMeter)
+    try {
+      return this.countPut(this.inner.put(session, value))
+    } finally {
+      this.end(this.putMeter, started)
+    }
   }
 
   remove(session: Windowed<Bytes>): void {
-    this.time('delete', () => {
+    const started = this.begin(this.deleteMeter)
+    try {
       this.inner.remove(session)
-    })
+    } finally {
+      this.end(this.deleteMeter, started)
+    }
   }
 
   findSessions(
@@ -204,7 +271,12 @@ export class MeteredSessionStore
   }
 
   fetchSession(key: Bytes, startMs: number, endMs: number): Bytes | undefined {
-    return this.time('get', () => this.inner.fetchSession(key, startMs, endMs))
+    const started = this.begin(this.getMeter)
+    try {
+      return this.inner.fetchSession(key, startMs, endMs)
+    } finally {
+      this.end(this.getMeter, started)
+    }
   }
 
   fetch(key: Bytes): Iterable<KeyValue<Windowed<Bytes>, Bytes>> {

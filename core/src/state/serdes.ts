@@ -20,8 +20,71 @@ function serdeError(message: string): StateError {
   return new StateError('SERDE_FAILURE', message)
 }
 
-function view(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+/*
+ * Hot-path notes (the byte formats are unchanged): no DataView over a fresh small Uint8Array (reading
+ * `.buffer` of an on-heap typed array makes V8 move it off-heap, ~10x the cost of the write), no BigInt
+ * for Long, and an ASCII fast path for encoding strings (TextDecoder is already fast on short input). The formats are pinned by test/state/serdes.test.ts.
+ */
+
+/** Strings up to this length take the ASCII loop; longer ones go straight to TextEncoder. */
+const ASCII_FAST_MAX = 64
+const TWO_32 = 2 ** 32
+
+/** UTF-8 bytes of value: a plain loop when it is short ASCII, else TextEncoder (identical bytes). */
+function utf8Encode(value: string): Uint8Array {
+  const length = value.length
+  if (length <= ASCII_FAST_MAX) {
+    const out = new Uint8Array(length)
+    for (let i = 0; i < length; i++) {
+      const c = value.charCodeAt(i)
+      if (c > 0x7f) return encoder.encode(value)
+      out[i] = c
+    }
+    return out
+  }
+  return encoder.encode(value)
+}
+
+/** Writes a safe integer as int64 big-endian two's complement at `at` (no BigInt). */
+function writeInt64(out: Uint8Array, at: number, value: number): void {
+  const hi = Math.floor(value / TWO_32)
+  const lo = value >>> 0
+  out[at] = hi >>> 24
+  out[at + 1] = hi >>> 16
+  out[at + 2] = hi >>> 8
+  out[at + 3] = hi
+  out[at + 4] = lo >>> 24
+  out[at + 5] = lo >>> 16
+  out[at + 6] = lo >>> 8
+  out[at + 7] = lo
+}
+
+/** Reads int64 big-endian as a number; exact for safe integers (beyond, the nearest double). */
+function readInt64(bytes: Uint8Array, at: number): number {
+  const hi = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!
+  const lo = ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0
+  return hi * TWO_32 + lo
+}
+
+function readBigInt64(bytes: Uint8Array, at: number): bigint {
+  const hi = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!
+  const lo = ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0
+  return (BigInt(hi) << 32n) + BigInt(lo)
+}
+
+// One off-heap scratch for floats and bigints: DataView on it is cheap, bytes are copied out.
+const scratch = new ArrayBuffer(8)
+const scratchView = new DataView(scratch)
+const scratchBytes = new Uint8Array(scratch)
+
+function copyOut8(): Uint8Array {
+  const out = new Uint8Array(8)
+  for (let i = 0; i < 8; i++) out[i] = scratchBytes[i]!
+  return out
+}
+
+function copyIn8(bytes: Uint8Array): void {
+  for (let i = 0; i < 8; i++) scratchBytes[i] = bytes[i]!
 }
 
 function expectLength(bytes: Uint8Array, length: number, what: string): void {
@@ -34,7 +97,7 @@ function expectLength(bytes: Uint8Array, length: number, what: string): void {
 const StringSerde: Serde<string> = {
   serialize(value) {
     if (typeof value !== 'string') throw serdeError(`Serdes.String cannot serialize ${typeof value}`)
-    return encoder.encode(value)
+    return utf8Encode(value)
   },
   deserialize(bytes) {
     return decoder.decode(bytes)
@@ -52,16 +115,19 @@ const LongSerde: Serde<number> = {
       throw serdeError(`Serdes.Long needs a safe integer, got ${value}; use Serdes.BigLong for full int64`)
     }
     const out = new Uint8Array(8)
-    view(out).setBigInt64(0, BigInt(value))
+    writeInt64(out, 0, value)
     return out
   },
   deserialize(bytes) {
     expectLength(bytes, 8, 'Serdes.Long')
-    const value = view(bytes).getBigInt64(0)
-    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-      throw serdeError(`Serdes.Long read ${value}, beyond a safe JS integer; use Serdes.BigLong`)
+    // Exact inside the safe range; anything outside reads as a non-safe double (|x| ≥ 2^53).
+    const value = readInt64(bytes, 0)
+    if (!Number.isSafeInteger(value)) {
+      throw serdeError(
+        `Serdes.Long read ${readBigInt64(bytes, 0)}, beyond a safe JS integer; use Serdes.BigLong`,
+      )
     }
-    return Number(value)
+    return value
   },
 }
 
@@ -71,13 +137,12 @@ const BigLongSerde: Serde<bigint> = {
     if (typeof value !== 'bigint' || value !== BigInt.asIntN(64, value)) {
       throw serdeError(`Serdes.BigLong needs a bigint within int64, got ${String(value)}`)
     }
-    const out = new Uint8Array(8)
-    view(out).setBigInt64(0, value)
-    return out
+    scratchView.setBigInt64(0, value)
+    return copyOut8()
   },
   deserialize(bytes) {
     expectLength(bytes, 8, 'Serdes.BigLong')
-    return view(bytes).getBigInt64(0)
+    return readBigInt64(bytes, 0)
   },
 }
 
@@ -88,12 +153,15 @@ const IntegerSerde: Serde<number> = {
       throw serdeError(`Serdes.Integer needs an int32, got ${value}`)
     }
     const out = new Uint8Array(4)
-    view(out).setInt32(0, value)
+    out[0] = value >>> 24
+    out[1] = value >>> 16
+    out[2] = value >>> 8
+    out[3] = value
     return out
   },
   deserialize(bytes) {
     expectLength(bytes, 4, 'Serdes.Integer')
-    return view(bytes).getInt32(0)
+    return (bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!
   },
 }
 
@@ -101,13 +169,13 @@ const IntegerSerde: Serde<number> = {
 const DoubleSerde: Serde<number> = {
   serialize(value) {
     if (typeof value !== 'number') throw serdeError(`Serdes.Double cannot serialize ${typeof value}`)
-    const out = new Uint8Array(8)
-    view(out).setFloat64(0, value)
-    return out
+    scratchView.setFloat64(0, value)
+    return copyOut8()
   },
   deserialize(bytes) {
     expectLength(bytes, 8, 'Serdes.Double')
-    return view(bytes).getFloat64(0)
+    copyIn8(bytes)
+    return scratchView.getFloat64(0)
   },
 }
 
@@ -128,7 +196,7 @@ function jsonSerde<T>(): Serde<T> {
     serialize(value) {
       const text = JSON.stringify(value) as string | undefined
       if (text === undefined) throw serdeError(`Serdes.JSON cannot serialize ${typeof value}`)
-      return encoder.encode(text)
+      return utf8Encode(text)
     },
     deserialize(bytes) {
       try {

@@ -31,39 +31,42 @@ class Codec<K, V> {
     this.#valueSerde = valueSerde
   }
 
+  // No closure per call: each method calls its serde in its own try (free unless it throws).
   key(key: K, operation: string): Bytes {
-    return this.#run(() => this.#keySerde.serialize(key), operation, 'serialize the key', 'keySerde', true)
+    let bytes: unknown
+    try {
+      bytes = this.#keySerde.serialize(key)
+    } catch (cause) {
+      throw this.#failed(cause, operation, 'serialize the key', 'keySerde')
+    }
+    return this.#bytes(bytes, operation, 'keySerde')
   }
 
   value(value: V, operation: string): Bytes {
-    return this.#run(
-      () => this.#valueSerde.serialize(value),
-      operation,
-      'serialize the value',
-      'valueSerde',
-      true,
-    )
+    let bytes: unknown
+    try {
+      bytes = this.#valueSerde.serialize(value)
+    } catch (cause) {
+      throw this.#failed(cause, operation, 'serialize the value', 'valueSerde')
+    }
+    return this.#bytes(bytes, operation, 'valueSerde')
   }
 
   readKey(bytes: Bytes, operation: string): K {
-    return this.#run(
-      () => this.#keySerde.deserialize(bytes),
-      operation,
-      'deserialize a key',
-      'keySerde',
-      false,
-    )
+    try {
+      return this.#keySerde.deserialize(bytes)
+    } catch (cause) {
+      throw this.#failed(cause, operation, 'deserialize a key', 'keySerde')
+    }
   }
 
   readValue(bytes: Bytes | undefined, operation: string): V | undefined {
     if (bytes === undefined) return undefined
-    return this.#run(
-      () => this.#valueSerde.deserialize(bytes),
-      operation,
-      'deserialize a value',
-      'valueSerde',
-      false,
-    )
+    try {
+      return this.#valueSerde.deserialize(bytes)
+    } catch (cause) {
+      throw this.#failed(cause, operation, 'deserialize a value', 'valueSerde')
+    }
   }
 
   kv(entry: KeyValue<Bytes, Bytes>, operation: string): KeyValue<K, V> {
@@ -77,18 +80,16 @@ class Codec<K, V> {
     }
   }
 
-  #run<T>(fn: () => T, operation: string, what: string, serde: string, mustBeBytes: boolean): T {
-    let result: T
-    try {
-      result = fn()
-    } catch (cause) {
-      throw new StateError(
-        'SERDE_FAILURE',
-        `store ${this.#store}: ${operation} could not ${what} (${cause instanceof Error ? cause.message : String(cause)}); check the store's ${serde}`,
-        { cause },
-      )
-    }
-    if (mustBeBytes && !(result instanceof Uint8Array)) {
+  #failed(cause: unknown, operation: string, what: string, serde: string): StateError {
+    return new StateError(
+      'SERDE_FAILURE',
+      `store ${this.#store}: ${operation} could not ${what} (${cause instanceof Error ? cause.message : String(cause)}); check the store's ${serde}`,
+      { cause },
+    )
+  }
+
+  #bytes(result: unknown, operation: string, serde: string): Bytes {
+    if (!(result instanceof Uint8Array)) {
       throw new StateError(
         'SERDE_FAILURE',
         `store ${this.#store}: ${operation}: the ${serde} returned ${typeof result}, not a Uint8Array`,

@@ -163,7 +163,10 @@ export interface SessionStore<K, V> extends ReadOnlySessionStore<K, V>, StateSto
 /** Counts and latencies of one kind of operation on a store, since it was built. */
 export interface OperationMetrics {
   readonly count: number
-  /** Over the most recent samples (a ring), in milliseconds. */
+  /**
+   * Over the most recent samples (a ring), in milliseconds. put/get/delete are sampled (one operation in
+   * SAMPLE_EVERY, metered.ts; `count` stays exact); flush and range are timed every time.
+   */
   readonly p50Ms: number
   readonly p99Ms: number
   readonly maxMs: number
