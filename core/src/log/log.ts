@@ -1080,6 +1080,14 @@ export class Log extends EventEmitter<LogEvents> {
    * for an offset past the end, INVALID_ARGUMENT if a floor is below `beforeOffset`.
    */
   deleteRecords(topicName: string, partition: number, beforeOffset: number): Promise<TrimEvent | undefined> {
+    try {
+      return this.#deleteRecords(topicName, partition, beforeOffset)
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+    }
+  }
+
+  #deleteRecords(topicName: string, partition: number, beforeOffset: number): Promise<TrimEvent | undefined> {
     this.#assertOpen()
     const ps = this.#partition(topicName, partition)
     if (!Number.isSafeInteger(beforeOffset) || beforeOffset < 0 || beforeOffset > ps.durableNext) {

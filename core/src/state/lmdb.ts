@@ -153,6 +153,11 @@ export class StateDatabase {
     return new LmdbTable(this, entry.id, name, () => this.#open.delete(name))
   }
 
+  /** Whether this process has store `name` open. */
+  isOpen(name: string): boolean {
+    return this.#open.has(name)
+  }
+
   /**
    * Deletes every entry of store `name` (its data and position), keeping its registration; returns
    * the entries removed (0 for a store never registered). With `position`, the emptied store then

@@ -47,6 +47,9 @@ import type { SinkNode, SourceNode, SubTopology, Topology } from './topology.ts'
 
 export type { ProducedRecord } from './task.ts'
 
+/** Consumed repartition records are purged once at least this many have piled up in a partition. */
+const PURGE_MIN_RECORDS = 1000
+
 export interface EngineMetrics {
   /** Input records processed (each record once, counted when its batch committed). */
   readonly processedRecords: number
@@ -66,6 +69,11 @@ export interface EngineMetrics {
   readonly deadLetteredRecords: number
   /** Of droppedRecords, those whose extracted timestamp was invalid (not a whole number of ms ≥ 0). */
   readonly invalidTimestampRecords: number
+  /**
+   * Input records retention or the disk budget trimmed before the engine read them; it went on from
+   * the first retained record (Kafka's auto.offset.reset=earliest) and logged each gap.
+   */
+  readonly trimmedInputRecords: number
 }
 
 /**
@@ -88,6 +96,9 @@ export class StreamsEngine {
   readonly #lastStateCommitMs = new Map<Task, number>()
   #deadLettered = 0
   #invalidTimestamps = 0
+  #trimmedInputs = 0
+  /** A purge of consumed repartition records is in flight (one at a time). */
+  #purging = false
 
   private constructor(
     log: Log,
@@ -187,8 +198,55 @@ export class StreamsEngine {
   processAvailable(): ProducedRecord[] {
     this.#assertUsable()
     const produced = this.#processRecords()
-    produced.push(...this.punctuate())
+    for (const record of this.punctuate()) produced.push(record)
+    this.#purgeRepartitionTopics()
     return produced
+  }
+
+  /**
+   * Every input partition of every task, non-internal ones first with where the engine reads next
+   * (a runtime waits for appends past these).
+   */
+  inputPositions(): { topic: string; partition: number; next: number }[] {
+    this.#assertUsable()
+    return this.#tasks.flatMap((t) => t.inputPositions().filter((i) => !i.internal))
+  }
+
+  /**
+   * Deletes repartition records every consumer of them has committed (Kafka Streams purges its
+   * repartition topics the same way), so they do not grow until the disk budget trims them. In the
+   * background, one purge at a time; a failure is logged and retried at a later call.
+   */
+  #purgeRepartitionTopics(): void {
+    if (this.#purging) return
+    const group = this.#options.applicationId
+    const due: { topic: string; partition: number; before: number }[] = []
+    for (const task of this.#tasks) {
+      for (const { topic, partition, internal } of task.inputPositions()) {
+        if (!internal) continue
+        const committed = this.#log.fetchOffset(group, topic, partition)?.offset
+        if (
+          committed !== undefined &&
+          committed - this.#log.startOffset(topic, partition) >= PURGE_MIN_RECORDS
+        ) {
+          due.push({ topic, partition, before: committed })
+        }
+      }
+    }
+    if (due.length === 0) return
+    this.#purging = true
+    void (async () => {
+      try {
+        for (const { topic, partition, before } of due)
+          await this.#log.deleteRecords(topic, partition, before)
+      } catch (error) {
+        this.#options.logger.warn(
+          `streams ${group}: purging consumed repartition records failed: ${message(error)}`,
+        )
+      } finally {
+        this.#purging = false
+      }
+    })()
   }
 
   /**
@@ -325,6 +383,7 @@ export class StreamsEngine {
       commits: this.#commits,
       deadLetteredRecords: this.#deadLettered,
       invalidTimestampRecords: this.#invalidTimestamps,
+      trimmedInputRecords: this.#trimmedInputs,
     }
   }
 
@@ -335,9 +394,10 @@ export class StreamsEngine {
   }
 
   /** Internal: tasks count the records they skip here. */
-  countSkipped(reason: 'deadLettered' | 'invalidTimestamp'): void {
-    if (reason === 'deadLettered') this.#deadLettered++
-    else this.#invalidTimestamps++
+  countSkipped(reason: 'deadLettered' | 'invalidTimestamp' | 'trimmed', count = 1): void {
+    if (reason === 'deadLettered') this.#deadLettered += count
+    else if (reason === 'invalidTimestamp') this.#invalidTimestamps += count
+    else this.#trimmedInputs += count
   }
 
   /**

@@ -44,7 +44,8 @@ export interface ResetReport {
  *    every task instance of its stores.
  * The next start re-processes from there with empty state. Outputs already written stay (as with
  * Kafka's tool): downstream readers see the re-run's results after them. The dead-letter topic is
- * kept as evidence. Throws StateError STORE_ALREADY_OPEN if the application is running here.
+ * kept as evidence. Throws INVALID_ARGUMENT, before changing anything, if the application is running
+ * here (its stores are open).
  */
 export async function resetApplication(
   topology: Topology,
@@ -62,6 +63,14 @@ export async function resetApplication(
       const cut = name.lastIndexOf('-') + 1
       return physicalStores.has(name.slice(0, cut)) && /^\d+$/.test(name.slice(cut))
     })
+  // Before anything is deleted: a running application must be stopped first.
+  const open = instances.find((name) => state.isOpen(name))
+  if (open !== undefined) {
+    throw new StreamsError(
+      'INVALID_ARGUMENT',
+      `application ${applicationId} is running here (its store ${open} is open); stop it before resetting`,
+    )
+  }
   for (const topic of topology.sourceTopics) {
     if (!partitionsOf.has(topic)) {
       throw new StreamsError('UNKNOWN_TOPIC', `input topic ${topic} does not exist; nothing to reset it to`)

@@ -22,9 +22,13 @@ import type { Topology } from './topology.ts'
  * work on the gateway (sensor input, WebSocket clients) keeps flowing while a backlog drains.
  */
 
-/** Kafka Streams' client states, minus rebalancing (tasks are assigned once, at start). */
+/**
+ * Kafka Streams' client states, minus rebalancing (tasks are assigned once, at start), plus
+ * STARTING while the engine opens its stores.
+ */
 export const streamsStates = [
   'CREATED',
+  'STARTING',
   'RUNNING',
   'PENDING_SHUTDOWN',
   'NOT_RUNNING',
@@ -69,7 +73,8 @@ export class VigilStreams {
   #state: StreamsState = 'CREATED'
   #engine: StreamsEngine | undefined
   #failure: Error | undefined
-  #stop = new AbortController()
+  readonly #stop = new AbortController()
+  #starting: Promise<StreamsEngine> | undefined
   #loop: Promise<void> | undefined
 
   constructor(topology: Topology, options: VigilStreamsOptions) {
@@ -107,7 +112,8 @@ export class VigilStreams {
   /**
    * Opens the engine (its stores, as of the last commit) and starts processing in the background.
    * Rejects if the engine cannot start (UNKNOWN_TOPIC, STATE_NOT_RESTORABLE, …) and goes to ERROR.
-   * Throws STREAMS_CLOSED if called twice.
+   * Throws STREAMS_CLOSED unless the runtime is new (start is once per instance). A close() while
+   * starting waits for the start and then stops.
    */
   async start(): Promise<void> {
     if (this.#state !== 'CREATED') {
@@ -116,14 +122,24 @@ export class VigilStreams {
         `start() was already called (state ${this.#state}); create a new VigilStreams`,
       )
     }
+    this.#setState('STARTING')
+    this.#starting = StreamsEngine.start(this.#topology, this.#log, this.#engineOptions)
+    let engine: StreamsEngine
     try {
-      this.#engine = await StreamsEngine.start(this.#topology, this.#log, this.#engineOptions)
+      engine = await this.#starting
     } catch (error) {
       this.#fail(error)
       throw error
+    } finally {
+      this.#starting = undefined
+    }
+    this.#engine = engine
+    if (this.#stop.signal.aborted) {
+      // close() was called while starting: it is waiting for us to finish and release the engine.
+      return
     }
     this.#setState('RUNNING')
-    this.#loop = this.#run(this.#engine)
+    this.#loop = this.#run(engine)
   }
 
   /** Stops processing after the current batch and releases the stores. Idempotent. */
@@ -132,12 +148,21 @@ export class VigilStreams {
       this.#setState('NOT_RUNNING')
       return
     }
-    if (this.#state === 'RUNNING') this.#setState('PENDING_SHUTDOWN')
+    if (this.#state === 'RUNNING' || this.#state === 'STARTING') this.#setState('PENDING_SHUTDOWN')
     this.#stop.abort()
+    await this.#starting?.catch(() => undefined)
     await this.#loop
-    this.#engine?.close()
-    if (this.#state === 'PENDING_SHUTDOWN') this.#setState('NOT_RUNNING')
-    if (this.#state === 'PENDING_ERROR') this.#setState('ERROR')
+    try {
+      this.#engine?.close()
+    } catch (error) {
+      // A final commit (at_least_once) failed: nothing more can be done but report it.
+      this.#failure ??= error instanceof Error ? error : new Error(String(error))
+      if (this.#state === 'PENDING_SHUTDOWN') this.#setState('PENDING_ERROR')
+    } finally {
+      this.#engine = undefined
+      if (this.#state === 'PENDING_SHUTDOWN') this.#setState('NOT_RUNNING')
+      if (this.#state === 'PENDING_ERROR') this.#setState('ERROR')
+    }
   }
 
   /** Read-only view of key-value store `name` over every task. Throws UNKNOWN_STORE, STREAMS_CLOSED. */
@@ -181,7 +206,7 @@ export class VigilStreams {
         // Hand the event loop back before waiting, so a long drain does not starve other work.
         await new Promise<void>((resolve) => setImmediate(resolve))
         if (stopped()) break
-        await this.#waitForInput(stop)
+        await this.#waitForInput(engine, stop)
       }
     } catch (error) {
       this.#fail(error)
@@ -189,7 +214,7 @@ export class VigilStreams {
   }
 
   /** Until any input partition has a record past its end now, the tick passes, or stop. */
-  async #waitForInput(stop: AbortSignal): Promise<void> {
+  async #waitForInput(engine: StreamsEngine, stop: AbortSignal): Promise<void> {
     const wake = new AbortController()
     const onStop = (): void => {
       wake.abort()
@@ -199,12 +224,11 @@ export class VigilStreams {
       wake.abort()
     }, this.#tickMs)
     try {
-      const waits = this.#topology.sourceTopics.flatMap((topic) => {
-        const partitions = this.#log.topics().find((t) => t.name === topic)?.config.partitions ?? 0
-        return Array.from({ length: partitions }, (_, p) =>
-          this.#log.waitForAppend(topic, p, this.#log.endOffset(topic, p), wake.signal),
-        )
-      })
+      // From where the engine has read (not the log's end now): a record appended while the
+      // event loop was handed back is found at once.
+      const waits = engine
+        .inputPositions()
+        .map(({ topic, partition, next }) => this.#log.waitForAppend(topic, partition, next, wake.signal))
       await Promise.race([
         ...waits,
         new Promise<void>((resolve) => {
@@ -235,11 +259,18 @@ export class VigilStreams {
     return this.#engine
   }
 
+  /** Never throws: the loop and start() call it on their way out. */
   #fail(error: unknown): void {
     this.#failure = error instanceof Error ? error : new Error(String(error))
     this.#setState('PENDING_ERROR')
-    this.#engine?.close()
-    this.#setState('ERROR')
+    try {
+      this.#engine?.close()
+    } catch {
+      // The engine already failed; a failing final commit adds nothing to report.
+    } finally {
+      this.#engine = undefined
+      this.#setState('ERROR')
+    }
   }
 
   #setState(next: StreamsState): void {

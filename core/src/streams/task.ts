@@ -69,8 +69,11 @@ export interface ProducedRecord {
 /** What the task counts into the engine's metrics. */
 export interface TaskHost {
   countDropped(late: boolean): void
-  /** A record skipped by the engine: dead-lettered, or dropped for an invalid timestamp. */
-  countSkipped(reason: 'deadLettered' | 'invalidTimestamp'): void
+  /**
+   * Records skipped by the engine: dead-lettered, dropped for an invalid timestamp, or trimmed from
+   * an input before they were read.
+   */
+  countSkipped(reason: 'deadLettered' | 'invalidTimestamp' | 'trimmed', count?: number): void
 }
 
 /** What the task needs of the engine's configuration. */
@@ -462,10 +465,30 @@ export class Task {
     this.#outputs.clear()
   }
 
+  /** Where each input will be read from next (in memory: at-least-once may not have committed it). */
+  inputPositions(): { topic: string; partition: number; next: number; internal: boolean }[] {
+    return this.#inputs.map((i) => ({
+      topic: i.topic,
+      partition: i.partition,
+      next: i.next,
+      internal: i.source.internal,
+    }))
+  }
+
   /** Reads what the log has for this task's inputs (outside the commit transaction); true if any is pending. */
   fetch(log: Log, maxRecords: number): boolean {
     let pending = false
     for (const input of this.#inputs) {
+      const start = log.startOffset(input.topic, input.partition)
+      if (input.buffer.length === 0 && input.next < start) {
+        // Retention or the disk budget trimmed records this task had not read (Kafka's
+        // auto.offset.reset=earliest): go on from the first retained one, and say what was lost.
+        this.#state.logger.warn(
+          `task ${this.id}: ${input.topic}/${input.partition} was trimmed to offset ${start} before offsets ${input.next}..${start - 1} were processed; skipping ${start - input.next} records`,
+        )
+        this.#host.countSkipped('trimmed', start - input.next)
+        input.next = start
+      }
       if (input.buffer.length === 0 && input.next < log.endOffset(input.topic, input.partition)) {
         for (const r of log.read(input.topic, input.partition, input.next, { maxRecords })) {
           // Log records are views valid until the next read: copy (Buffer#slice would not).
@@ -505,6 +528,8 @@ export class Task {
         const index = consumed.get(input) ?? 0
         consumed.set(input, index + 1)
         if (this.#processRecord(input, input.buffer[index]!)) records++
+        // End the batch (and so commit) before a store's write buffer can overflow mid-batch.
+        if ((taken & 63) === 63 && this.stateBufferFilling) break
       }
       for (const [input, count] of consumed) input.uncommittedThrough = input.buffer[count - 1]!.offset
       this.#appendOutputs()

@@ -351,11 +351,18 @@ function splitSubTopologies(
   children: ReadonlyMap<string, readonly string[]>,
 ): SubTopology[] {
   const component = new Map<string, number>()
+  const byName = new Map(nodes.map((n) => [n.name, n]))
+  // Processors that share a store must run in one task (Kafka Streams merges them likewise).
+  const byStore = new Map<string, string[]>()
+  for (const node of nodes) {
+    if (node.kind !== 'processor') continue
+    for (const store of node.stores) byStore.set(store, [...(byStore.get(store) ?? []), node.name])
+  }
   const neighbours = (node: TopologyNode): string[] => [
     ...(node.kind === 'source' ? [] : node.parents),
     ...(children.get(node.name) ?? []),
+    ...(node.kind === 'processor' ? node.stores.flatMap((store) => byStore.get(store) ?? []) : []),
   ]
-  const byName = new Map(nodes.map((n) => [n.name, n]))
   let next = 0
   for (const start of nodes) {
     if (component.has(start.name)) continue

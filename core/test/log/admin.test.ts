@@ -54,7 +54,7 @@ describe('Log.deleteRecords', () => {
     const log = await openLog(tempDir())
     await log.createTopic('t')
     await log.appendBatch('t', [{ value: value(0) }, { value: value(1) }, { value: value(2) }])
-    expect(() => log.deleteRecords('t', 0, 4)).toThrow(LogError)
+    await expect(log.deleteRecords('t', 0, 4)).rejects.toThrow(LogError)
     await log.holdFloor('replicator', 't', 0, 1)
     let error: unknown
     try {

@@ -3,8 +3,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Log } from '../../src/log/index.ts'
-import { Serdes } from '../../src/state/index.ts'
-import { StreamsBuilder, StreamsEngine, TopologyTestDriver, type Topology } from '../../src/streams/index.ts'
+import { Serdes, type KeyValueStore } from '../../src/state/index.ts'
+import {
+  StreamsBuilder,
+  StreamsEngine,
+  TopologyTestDriver,
+  type KeyValueStoreSpec,
+  type Processor,
+  type Topology,
+} from '../../src/streams/index.ts'
 import { rejection, thrown } from './thrown.ts'
 
 const dirs: string[] = []
@@ -71,6 +78,7 @@ describe('StreamsEngine', () => {
       commits: 2,
       deadLetteredRecords: 0,
       invalidTimestampRecords: 0,
+      trimmedInputRecords: 0,
     })
     expect(log.fetchOffset('app', 'in', 0)?.offset).toBe(3)
     engine.close()
@@ -429,5 +437,113 @@ describe('StreamsEngine: at_least_once', () => {
     )
     expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' })
     expect((error as Error).message).toMatch(/exactly_once.*at_least_once/)
+  })
+})
+
+describe('StreamsEngine: what the review found', () => {
+  it('ends a batch before a store write buffer overflows, instead of failing for good', async () => {
+    const { log } = await openLog()
+    const builder = new StreamsBuilder()
+    const fan: KeyValueStoreSpec<string, Uint8Array> = builder.addStateStore({
+      kind: 'keyValue',
+      name: 'fan',
+      keySerde: Serdes.String,
+      valueSerde: Serdes.Bytes,
+    })
+    const payload = new Uint8Array(1024)
+    builder.stream<string, string>('in').process(
+      (): Processor<string, string, never, never> => {
+        let store: KeyValueStore<string, Uint8Array> | undefined
+        return {
+          init(context) {
+            store = context.getStateStore(fan)
+          },
+          process(r) {
+            // 20 KB of state per record: 1,000 records would be 20 MB in one batch.
+            for (let w = 0; w < 20; w++) store!.put(`${r.key}/${w}`, payload)
+          },
+        }
+      },
+      { stores: [fan] },
+    )
+    const engine = await start(builder.build(), log)
+    await log.appendBatch(
+      'in',
+      Array.from({ length: 1000 }, (_, i) => ({ key: utf8(`k${i}`), value: utf8('v') })),
+    )
+    engine.processAvailable()
+    expect(engine.metrics().processedRecords).toBe(1000)
+    expect(engine.metrics().commits).toBeGreaterThan(1)
+  })
+
+  it('goes on from the first retained record when its input was trimmed past the committed offset', async () => {
+    const { log } = await openLog()
+    const engine = await start(
+      (() => {
+        const builder = new StreamsBuilder()
+        builder.stream<string, string>('in').to('out')
+        return builder.build()
+      })(),
+      log,
+    )
+    await log.appendBatch('in', [{ value: utf8('a') }, { value: utf8('b') }])
+    engine.processAvailable()
+    await log.appendBatch('in', [{ value: utf8('c') }, { value: utf8('d') }, { value: utf8('e') }])
+    await log.deleteRecords('in', 0, 4) // c and d trimmed before the engine read them
+    engine.processAvailable()
+    expect(values(log, 'out')).toEqual(['a', 'b', 'e'])
+    expect(engine.metrics().trimmedInputRecords).toBe(2)
+  })
+
+  it('purges repartition records once they are committed', async () => {
+    const { log } = await openLog()
+    const builder = new StreamsBuilder()
+    builder
+      .stream<string, string>('in')
+      .groupBy((_k, v) => v)
+      .count({ name: 'counts' })
+    const engine = await start(builder.build(), log)
+    await log.appendBatch(
+      'in',
+      Array.from({ length: 2500 }, (_, i) => ({ value: utf8(`w${i % 7}`) })),
+    )
+    engine.processAvailable()
+    const topic = 'app-counts-repartition'
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(log.endOffset(topic, 0)).toBe(2500)
+    expect(log.startOffset(topic, 0)).toBe(2500)
+    expect(engine.keyValueStore<string, number>('counts').get('w0')).toBe(358)
+  })
+
+  it('runs processors that share a store in one task', async () => {
+    const { log } = await openLog()
+    await log.ensureTopic('other')
+    const builder = new StreamsBuilder()
+    const seen: KeyValueStoreSpec<string, number> = builder.addStateStore({
+      kind: 'keyValue',
+      name: 'seen',
+      keySerde: Serdes.String,
+      valueSerde: Serdes.Long,
+    })
+    const counter = (): Processor<string, string, never, never> => {
+      let store: KeyValueStore<string, number> | undefined
+      return {
+        init(context) {
+          store = context.getStateStore(seen)
+        },
+        process(r) {
+          store!.put(r.key, (store!.get(r.key) ?? 0) + 1)
+        },
+      }
+    }
+    builder.stream<string, string>('in').process(counter, { stores: [seen] })
+    builder.stream<string, string>('other').process(counter, { stores: [seen] })
+    const topology = builder.build()
+    expect(topology.subTopologies).toHaveLength(1)
+    const engine = await start(topology, log)
+    await log.append('in', { key: utf8('x'), value: utf8('1') })
+    await log.append('other', { key: utf8('x'), value: utf8('2') })
+    engine.processAvailable()
+    expect(engine.keyValueStore<string, number>('seen').get('x')).toBe(2)
   })
 })

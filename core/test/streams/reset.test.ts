@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Log } from '../../src/log/index.ts'
-import { Serdes, StateError } from '../../src/state/index.ts'
+import { Serdes } from '../../src/state/index.ts'
 import { resetApplication, StreamsBuilder, StreamsEngine, type Topology } from '../../src/streams/index.ts'
 import { useTempLogs } from '../log/fixtures/temp-logs.ts'
 
@@ -89,9 +89,14 @@ describe('resetApplication', () => {
     expect((await run(wordCount(), log)).get('ccc')).toBe(3)
     const engine = await StreamsEngine.start(wordCount(), log, { applicationId: 'wc' })
     try {
-      await expect(resetApplication(wordCount(), log, { applicationId: 'wc' })).rejects.toBeInstanceOf(
-        StateError,
-      )
+      // Refused before anything changes: the repartition records stay.
+      const before = log.startOffset('wc-counts-repartition', 0)
+      await log.append('lines', { key: Buffer.from('x'), value: Buffer.from('zz yy') })
+      engine.processAvailable()
+      const error = await resetApplication(wordCount(), log, { applicationId: 'wc' }).catch((e: unknown) => e)
+      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' })
+      expect((error as Error).message).toMatch(/running/)
+      expect(log.startOffset('wc-counts-repartition', 0)).toBe(before)
     } finally {
       engine.close()
     }

@@ -62,7 +62,8 @@ describe('VigilStreams', () => {
     expect(streams.metrics().processedRecords).toBeGreaterThanOrEqual(2)
     await streams.close()
     expect(states).toEqual([
-      ['RUNNING', 'CREATED'],
+      ['STARTING', 'CREATED'],
+      ['RUNNING', 'STARTING'],
       ['PENDING_SHUTDOWN', 'RUNNING'],
       ['NOT_RUNNING', 'PENDING_SHUTDOWN'],
     ])
@@ -105,7 +106,7 @@ describe('VigilStreams', () => {
     await eventually(() => log.endOffset('counts-out', 0) === 1)
     await log.append('lines', { value: text('boom') })
     await eventually(() => streams.state === 'ERROR')
-    expect(states).toEqual(['RUNNING', 'PENDING_ERROR', 'ERROR'])
+    expect(states).toEqual(['STARTING', 'RUNNING', 'PENDING_ERROR', 'ERROR'])
     expect(streams.failure).toBeInstanceOf(StreamsError)
     expect((streams.failure as StreamsError).code).toBe('TASK_FAILED')
     expect(streams.failure!.message).toMatch(/boom/)
@@ -124,5 +125,71 @@ describe('VigilStreams', () => {
       /numThreads 2 is not supported/,
     )
     expect(() => new VigilStreams(wordCount(), { applicationId: 'bad id', log })).toThrow(StreamsError)
+  })
+
+  it('a close() during start() waits for it and stops; a second start() is refused', async () => {
+    const log = await setUp()
+    const streams = new VigilStreams(wordCount(), { applicationId: 'wc', log })
+    const starting = streams.start()
+    await expect(streams.start()).rejects.toMatchObject({ code: 'STREAMS_CLOSED' })
+    await streams.close()
+    await starting
+    expect(streams.state).toBe('NOT_RUNNING')
+    await log.append('lines', { value: text('late') })
+    await new Promise((r) => setTimeout(r, 50))
+    expect(log.endOffset('counts-out', 0)).toBe(0)
+    // The stores were released: the application can run again.
+    const again = new VigilStreams(wordCount(), { applicationId: 'wc', log })
+    await again.start()
+    await eventually(() => log.endOffset('counts-out', 0) === 1)
+    await again.close()
+  })
+
+  it('a failure whose final commit also fails still ends in ERROR, with no unhandled rejection', async () => {
+    const log = await setUp()
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason)
+    }
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const streams = new VigilStreams(wordCount(), {
+        applicationId: 'wc',
+        log,
+        processingGuarantee: 'at_least_once',
+      })
+      await streams.start()
+      await log.append('lines', { value: text('a') })
+      await eventually(() => log.endOffset('counts-out', 0) === 1)
+      await log.close() // under the running runtime: its next commit fails
+      await eventually(() => streams.state === 'ERROR')
+      await streams.close()
+      expect(streams.state).toBe('ERROR')
+      await new Promise((r) => setTimeout(r, 20))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
+  it('wakes for a record appended while it was handing the event loop back (no wait for the tick)', async () => {
+    const log = await setUp()
+    const builder = new StreamsBuilder()
+    let appended = false
+    builder
+      .stream<string, string>('lines')
+      .peek(() => {
+        if (appended) return
+        appended = true
+        void log.append('lines', { value: text('second') })
+      })
+      .to('counts-out')
+    const streams = new VigilStreams(builder.build(), { applicationId: 'wake', log, wallClockTickMs: 5000 })
+    await streams.start()
+    const started = Date.now()
+    await log.append('lines', { value: text('first') })
+    await eventually(() => log.endOffset('counts-out', 0) === 2)
+    expect(Date.now() - started).toBeLessThan(2000)
+    await streams.close()
   })
 })
