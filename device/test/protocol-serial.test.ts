@@ -509,6 +509,20 @@ describe('serial frame v1: decoder bounds', () => {
     expect(d.stats.discardedBytes).toBe(97_000)
     expect(d.stats.bytes).toBe(97_000 + encodeSerialFrame(EXAMPLES[2]!).length)
   })
+  it('end() during an oversize run counts the whole run as discarded, once', () => {
+    const d = new SerialFrameDecoder()
+    const rs: SerialDecodeResult[] = []
+    for (let i = 0; i < 50; i++) rs.push(...d.push(new Uint8Array(97).fill(0x55)))
+    rs.push(...d.end())
+    expect(codes(rs)).toEqual(['OVERSIZE'])
+    expect(d.pendingBytes).toBe(0)
+    expect(d.stats.discardedBytes).toBe(4850)
+    expect(d.stats.errors).toBe(1)
+    // The decoder is ready for a new stream: a frame after it decodes, nothing more is discarded.
+    const next = decodeAll(encodeSerialFrame(EXAMPLES[2]!), d)
+    expect(frames(next)).toEqual([EXAMPLES[2]])
+    expect(d.stats.discardedBytes).toBe(4850)
+  })
 })
 
 describe('serial frame v1: streaming', () => {

@@ -94,8 +94,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const stop = (): void => {
     controller.abort()
   }
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  // `on`, not `once`, and kept until the cleanup in `finally` has run: a second signal while the
+  // transports close must not kill the process with socat and the --serial link left behind.
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
 
   const transports: Transport[] = []
   let truth: TruthFile | undefined
@@ -122,10 +124,16 @@ async function main(argv: readonly string[]): Promise<number> {
         }
       },
     })
-    if (!summary.aborted) await Promise.all(transports.flatMap((t) => (t.done === undefined ? [] : [t.done])))
+    // A self-paced transport may still be sending (or blocked on a pty nobody reads): a signal stops the wait.
+    if (!summary.aborted)
+      await untilAborted(
+        Promise.all(transports.flatMap((t) => (t.done === undefined ? [] : [t.done]))),
+        controller.signal,
+      )
+    const stopped = summary.aborted || controller.signal.aborted
     log(
       args.quiet,
-      `${summary.aborted ? 'stopped' : 'done'}: ${summary.simulatedMs / 1000} s simulated in ${(summary.wallMs / 1000).toFixed(2)} s wall, ` +
+      `${stopped ? 'stopped' : 'done'}: ${summary.simulatedMs / 1000} s simulated in ${(summary.wallMs / 1000).toFixed(2)} s wall, ` +
         `${summary.samples} samples in ${summary.blocks} blocks, ${summary.vitals} vitals, ${summary.truthRecords} truth records` +
         (args.truth === undefined ? '' : ` → ${args.truth}`),
     )
@@ -134,10 +142,25 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`vigil-sim: error: ${(error as Error).message}\n`)
     return 1
   } finally {
-    process.off('SIGINT', stop)
-    process.off('SIGTERM', stop)
     await truth?.close().catch(() => undefined)
     for (const t of transports.reverse()) await t.close().catch(() => undefined)
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+  }
+}
+
+/** Settles with `work`, or resolves as soon as `signal` aborts (leaving `work` to the caller's cleanup). */
+async function untilAborted(work: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return
+  let onAbort = (): void => {}
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = resolve
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    await Promise.race([work, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
   }
 }
 

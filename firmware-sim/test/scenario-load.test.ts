@@ -150,6 +150,38 @@ describe('scenario validation errors name the JSON path and what is expected', (
     })
   })
 
+  it('an explicit address equal to one generated for another sensor', () => {
+    const json = valid()
+    // Generated addresses are C0:FF:EE:00:hi:lo of the sensor's number (1, 2, … in file order): the
+    // finger (sensor 2) would get C0:FF:EE:00:00:02, which the chest claims.
+    const sensors = (json.patients as { sensors: Record<string, unknown>[] }[])[0]!.sensors
+    sensors[0]!.address = 'C0:FF:EE:00:00:02'
+    expect(errorOf(json).issues).toEqual([
+      {
+        path: 'patients[0].sensors[0].address',
+        message: expect.stringContaining(
+          'address C0:FF:EE:00:00:02 is the one generated for patients[0].sensors[1]',
+        ) as string,
+      },
+    ])
+    // Either way round: a later sensor claiming an earlier one's generated address.
+    sensors[0]!.address = undefined
+    sensors[1]!.address = 'C0:FF:EE:00:00:01'
+    expect(errorOf(JSON.parse(JSON.stringify(json))).issues).toEqual([
+      {
+        path: 'patients[0].sensors[1].address',
+        message: expect.stringContaining(
+          'address C0:FF:EE:00:00:01 is the one generated for patients[0].sensors[0]',
+        ) as string,
+      },
+    ])
+    // Its own generated address is no collision.
+    sensors[1]!.address = 'C0:FF:EE:00:00:02'
+    expect(
+      parseScenario(JSON.parse(JSON.stringify(json))).patients[0]!.sensors.map((s) => s.address),
+    ).toEqual(['C0:FF:EE:00:00:01', 'C0:FF:EE:00:00:02'])
+  })
+
   it('files: not found lists the shipped names; bad JSON says so', () => {
     expect(() => loadScenario('no-such-scenario')).toThrow(/not found.*use one of: calm-night/)
     const dir = mkdtempSync(join(tmpdir(), 'vigil-scenario-'))

@@ -136,6 +136,46 @@ describe('SerialDeviceCore', () => {
     expect(ecg.slice(after).map((f) => f.seq)).toEqual(ecg.slice(after).map((_, i) => i))
   })
 
+  it('reset: an item predating the reset that becomes ready in a later step is lost too, not sent at device time 0', () => {
+    // 250 ms blocks at 1000 Hz, each ready only once its last sample is past: with 100 ms steps the
+    // block 1000–1250 ms comes out of the source two steps after a reset at 1100 ms.
+    let next = 0
+    const source: SerialSource = {
+      advanceTo(tMs: number): SerialSourceItem[] {
+        const items: SerialSourceItem[] = []
+        for (; next + 250 <= tMs; next += 250) {
+          items.push({
+            timeMs: next,
+            sensorId: 1,
+            payload: {
+              type: 'samples',
+              signal: 'ecg',
+              channel: 0,
+              sampleRateHz: 1000,
+              samples: new Int16Array(250).fill(next / 250),
+            },
+          })
+        }
+        return items
+      },
+    }
+    const core = new SerialDeviceCore(source)
+    const { sent, good, decoder } = run(core, 3000, 100, (t) => {
+      if (t === 1200) core.inject({ kind: 'reset' })
+    })
+    expect(decoder.stats.errors).toBe(0)
+    expect(good).toEqual(sent.map((s) => s.frame))
+    expect(core.stats.lostInReset).toBe(1)
+    // Nothing from before the reset (1100 ms) is sent after it.
+    const reboot = sent.findIndex((s, i) => i > 0 && s.frame.type === 'status')
+    expect(reboot).toBeGreaterThan(0)
+    expect(sent.slice(reboot).filter((s) => s.timeMs < 1100)).toEqual([])
+    const after = sent.slice(reboot + 1)
+    expect(after.map((s) => [s.timeMs, s.frame.seq, s.frame.timestampUs])).toEqual(
+      [1250, 1500, 1750, 2000, 2250, 2500, 2750].map((t, i) => [t, i, (t - 1100) * 1000]),
+    )
+  })
+
   it('drift: the device clock runs fast by the given ppm from the step it is injected', () => {
     const core = new SerialDeviceCore(rampSource())
     const { good } = run(core, 20_000, 1000, (t) => {

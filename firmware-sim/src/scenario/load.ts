@@ -93,6 +93,16 @@ function crossCheck(s: ParsedScenario): ScenarioIssue[] {
   const issues: ScenarioIssue[] = []
   const patientIds = new Map<string, number>()
   const addresses = new Map<string, string>()
+  // Addresses the resolver will generate for sensors that set none (numbered as in resolveScenario).
+  const generated = new Map<string, string>()
+  let numericId = 0
+  s.patients.forEach((p, pi) => {
+    p.sensors.forEach((sensor, si) => {
+      numericId++
+      if (sensor.address === undefined)
+        generated.set(defaultAddress(numericId), `patients[${pi}].sensors[${si}]`)
+    })
+  })
   s.patients.forEach((p, pi) => {
     const first = patientIds.get(p.id)
     if (first !== undefined)
@@ -118,6 +128,12 @@ function crossCheck(s: ParsedScenario): ScenarioIssue[] {
             message: `address ${sensor.address} is already used by ${other}`,
           })
         addresses.set(sensor.address, path)
+        const owner = generated.get(sensor.address)
+        if (owner !== undefined)
+          issues.push({
+            path: `${path}.address`,
+            message: `address ${sensor.address} is the one generated for ${owner}, which sets no address; choose another, or give ${owner} an address too`,
+          })
       }
     })
     p.events.forEach((e, ei) => {
@@ -152,6 +168,10 @@ function crossCheck(s: ParsedScenario): ScenarioIssue[] {
 
 const hex2 = (n: number): string => n.toString(16).toUpperCase().padStart(2, '0')
 
+/** The BLE address of a sensor that sets none: C0:FF:EE:00:hi:lo of its number (1, 2, … in file order). */
+const defaultAddress = (numericId: number): string =>
+  `C0:FF:EE:00:${hex2(numericId >> 8)}:${hex2(numericId & 0xff)}`
+
 function resolveScenario(s: ParsedScenario): ScenarioSpec {
   let numericId = 0
   const patients = s.patients.map((p): PatientSpec => {
@@ -163,7 +183,7 @@ function resolveScenario(s: ParsedScenario): ScenarioSpec {
         numericId,
         transport: x.transport,
         profile: x.profile,
-        address: x.address ?? `C0:FF:EE:00:${hex2(numericId >> 8)}:${hex2(numericId & 0xff)}`,
+        address: x.address ?? defaultAddress(numericId),
         name: x.name ?? `Vigil ${p.id} ${x.id}`.slice(0, 29),
         batteryIntervalMs: x.battery.intervalS * 1000,
         batteryStartPct: x.battery.startPct,

@@ -16,8 +16,9 @@ import type { SerialSource, SerialSourceItem } from './source.ts'
  * - `garbage`: `bytes` (default 1–32) printable bytes appear on the line before the next frame.
  * - `noise`: a burst of `bytes` (default 64–4096) random bytes, 0x00 included, before the next frame.
  * - `reset`: the device reboots at the start of the next step: every sequence number restarts at 0,
- *   the device clock restarts at 0, items not yet sent that predate the reset are lost, and the
- *   first frame after it is a device status (sensor 0) carrying `reason` (default 'watchdog').
+ *   the device clock restarts at 0, and the first frame after it is a device status (sensor 0) carrying
+ *   `reason` (default 'watchdog'). Items that predate the reset and were not yet sent are lost (counted in
+ *   `stats.lostInReset`), also those ready only in a later step, such as a block spanning the reset.
  * - `drift`: from the start of the next step the device clock runs `ppm` parts per million fast
  *   (negative: slow), continuing from its current reading.
  */
@@ -117,6 +118,8 @@ export class SerialDeviceCore {
   #pendingStep: SerialFault[] = []
   #pendingFrame: SerialFault[] = []
   #bootPending = true
+  /** Simulated time of the last reset, ms: items from before it were lost with the device's buffers. */
+  #resetAtMs = -Infinity
 
   constructor(source: SerialSource, options: SerialDeviceCoreOptions = {}) {
     this.#source = source
@@ -171,11 +174,7 @@ export class SerialDeviceCore {
     const out = new Writer(this.stats.bytes)
     const frames: SentFrame[] = []
     const faults: InjectedFault[] = []
-    let resetAt = -Infinity
-    for (const f of this.#pendingStep.splice(0)) {
-      faults.push(this.#applyStepFault(f, from, out))
-      if (f.kind === 'reset') resetAt = from
-    }
+    for (const f of this.#pendingStep.splice(0)) faults.push(this.#applyStepFault(f, from, out))
     if (this.#bootPending) {
       this.#bootPending = false
       frames.push(
@@ -190,7 +189,8 @@ export class SerialDeviceCore {
     }
     items.sort((a, b) => a.timeMs - b.timeMs)
     for (const item of items) {
-      if (item.timeMs < resetAt) {
+      // Also in later steps: a block that began before the reset and completes after it is lost.
+      if (item.timeMs < this.#resetAtMs) {
         this.stats.lostInReset++
         continue
       }
@@ -208,6 +208,7 @@ export class SerialDeviceCore {
       this.#seq.clear()
       this.#clockBaseUs = 0
       this.#clockRefMs = t
+      this.#resetAtMs = t
       this.#resetReason = f.reason ?? 'watchdog'
       this.#bootPending = true
     } else if (f.kind === 'drift') {

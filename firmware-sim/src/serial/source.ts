@@ -34,9 +34,10 @@ export interface SimulationSourceOptions {
  * Adapts patient simulations (../signals) to a serial source. Mapping:
  * - ECG / PPG blocks → one sample block, channel 0; accelerometer blocks (x,y,z interleaved) → three
  *   blocks, channels 0 (x), 1 (y), 2 (z). Blocks longer than SERIAL_MAX_SAMPLES_PER_BLOCK are split.
- * - heart-rate → vital heart-rate, and one vital rr-interval (ms) per RR interval, at the reading's time;
+ * - heart-rate → vital heart-rate, and one vital rr-interval (ms) per RR interval, at the reading's time,
+ *   only while the leads are on (a value the device cannot measure is not sent);
  *   spo2 → vitals spo2 and pulse-rate when measurable (NaN is not sent); temperature → vital temperature;
- *   battery → a status frame (battery %, current lead-off mask).
+ *   battery → a status frame (battery %, the lead-off mask at the reading's time).
  * - contact lost / regained → event lead-off / lead-on (ECG patches) or sensor-detached / sensor-attached
  *   (other profiles), value = the lead-off mask after the change (bit 0).
  */
@@ -62,7 +63,18 @@ export function serialSourceFromSimulations(
           const s = sensors.get(`${b.patientId}/${b.sensorId}`)
           if (s !== undefined) pushBlock(items, s.numericId, b)
         }
-        for (const st of out.statuses) {
+        // Statuses and vitals in time order (a change before a reading at the same time): a status frame
+        // reports the lead-off state at its own time, not the one at the end of the step.
+        const timeline = [
+          ...out.statuses.map((status) => ({ timeMs: status.timeMs, status, vital: undefined })),
+          ...out.vitals.map((vital) => ({ timeMs: vital.timeMs, status: undefined, vital })),
+        ].sort((a, b) => a.timeMs - b.timeMs)
+        for (const { status: st, vital: v } of timeline) {
+          if (v !== undefined) {
+            const s = sensors.get(`${v.patientId}/${v.sensorId}`)
+            if (s !== undefined) pushVital(items, s.numericId, s.leadOff, v)
+            continue
+          }
           const s = sensors.get(`${st.patientId}/${st.sensorId}`)
           if (s === undefined) continue
           s.leadOff = st.contact ? 0 : 1
@@ -79,10 +91,6 @@ export function serialSourceFromSimulations(
             sensorId: s.numericId,
             payload: { type: 'event', event, value: s.leadOff },
           })
-        }
-        for (const v of out.vitals) {
-          const s = sensors.get(`${v.patientId}/${v.sensorId}`)
-          if (s !== undefined) pushVital(items, s.numericId, s.leadOff, v)
         }
       }
       return items
@@ -126,6 +134,8 @@ function pushVital(items: SerialSourceItem[], sensorId: number, leadOff: number,
   }
   switch (v.kind) {
     case 'heart-rate':
+      // With the leads off there is no heart rate to measure (the generator reads 0): send nothing.
+      if (!v.contact) break
       at({ type: 'vital', kind: 'heart-rate', value: v.bpm })
       for (const rr of v.rrIntervalsMs) at({ type: 'vital', kind: 'rr-interval', value: rr })
       break

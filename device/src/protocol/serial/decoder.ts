@@ -121,7 +121,10 @@ export class SerialFrameDecoder {
    */
   end(): SerialDecodeResult[] {
     const out: SerialDecodeResult[] = []
-    if (this.#frameBytes > 0 && !this.#discarding) {
+    if (this.#discarding) {
+      // As at a delimiter: the OVERSIZE error is already counted; count the rest of its bytes.
+      this.stats.discardedBytes += this.#frameBytes - this.#len
+    } else if (this.#frameBytes > 0) {
       this.#fail(
         out,
         'STREAM_ENDED',
