@@ -1,3 +1,4 @@
+import { readBigInt64, readInt64, writeInt64 } from './bytes.ts'
 import { StateError } from './errors.ts'
 
 /**
@@ -21,14 +22,13 @@ function serdeError(message: string): StateError {
 }
 
 /*
- * Hot-path notes (the byte formats are unchanged): no DataView over a fresh small Uint8Array (reading
- * `.buffer` of an on-heap typed array makes V8 move it off-heap, ~10x the cost of the write), no BigInt
- * for Long, and an ASCII fast path for encoding strings (TextDecoder is already fast on short input). The formats are pinned by test/state/serdes.test.ts.
+ * Hot-path notes (the byte formats are unchanged): no DataView over a fresh small Uint8Array and no
+ * BigInt for Long (the int64 helpers in bytes.ts), and an ASCII fast path for encoding strings
+ * (TextDecoder is already fast on short input). The formats are pinned by test/state/serdes.test.ts.
  */
 
 /** Strings up to this length take the ASCII loop; longer ones go straight to TextEncoder. */
 const ASCII_FAST_MAX = 64
-const TWO_32 = 2 ** 32
 
 /** UTF-8 bytes of value: a plain loop when it is short ASCII, else TextEncoder (identical bytes). */
 function utf8Encode(value: string): Uint8Array {
@@ -43,33 +43,6 @@ function utf8Encode(value: string): Uint8Array {
     return out
   }
   return encoder.encode(value)
-}
-
-/** Writes a safe integer as int64 big-endian two's complement at `at` (no BigInt). */
-function writeInt64(out: Uint8Array, at: number, value: number): void {
-  const hi = Math.floor(value / TWO_32)
-  const lo = value >>> 0
-  out[at] = hi >>> 24
-  out[at + 1] = hi >>> 16
-  out[at + 2] = hi >>> 8
-  out[at + 3] = hi
-  out[at + 4] = lo >>> 24
-  out[at + 5] = lo >>> 16
-  out[at + 6] = lo >>> 8
-  out[at + 7] = lo
-}
-
-/** Reads int64 big-endian as a number; exact for safe integers (beyond, the nearest double). */
-function readInt64(bytes: Uint8Array, at: number): number {
-  const hi = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!
-  const lo = ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0
-  return hi * TWO_32 + lo
-}
-
-function readBigInt64(bytes: Uint8Array, at: number): bigint {
-  const hi = (bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!
-  const lo = ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0
-  return (BigInt(hi) << 32n) + BigInt(lo)
 }
 
 // One off-heap scratch for floats and bigints: DataView on it is cheap, bytes are copied out.

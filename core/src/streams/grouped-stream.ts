@@ -20,11 +20,7 @@ import type { ProcessorContext, StreamRecord } from './topology.ts'
 
 /** A stream grouped by key, ready to aggregate into a KTable. */
 export class KGroupedStream<K, V> {
-  readonly #graph: Graph
-  readonly #node: string
-  readonly #keySerde: Serde<unknown>
-  readonly #valueSerde: Serde<unknown>
-  readonly #repartitionRequired: boolean
+  readonly #source: GroupedSource
 
   /** Internal: from KStream.groupByKey() / groupBy(). */
   constructor(
@@ -34,11 +30,7 @@ export class KGroupedStream<K, V> {
     valueSerde: Serde<unknown>,
     repartitionRequired: boolean,
   ) {
-    this.#graph = graph
-    this.#node = node
-    this.#keySerde = keySerde
-    this.#valueSerde = valueSerde
-    this.#repartitionRequired = repartitionRequired
+    this.#source = { graph, node, keySerde, valueSerde, repartitionRequired }
   }
 
   /**
@@ -52,16 +44,10 @@ export class KGroupedStream<K, V> {
   windowedBy(
     windows: TimeWindows | SlidingWindows | SessionWindows,
   ): TimeWindowedKStream<K, V> | SlidingWindowedKStream<K, V> | SessionWindowedKStream<K, V> {
-    const args = [
-      this.#graph,
-      this.#node,
-      this.#keySerde,
-      this.#valueSerde,
-      this.#repartitionRequired,
-    ] as const
-    if (windows instanceof TimeWindows) return new TimeWindowedKStream<K, V>(...args, windows)
-    if (windows instanceof SlidingWindows) return new SlidingWindowedKStream<K, V>(...args, windows)
-    if (windows instanceof SessionWindows) return new SessionWindowedKStream<K, V>(...args, windows)
+    const source = this.#source
+    if (windows instanceof TimeWindows) return new TimeWindowedKStream<K, V>(source, windows)
+    if (windows instanceof SlidingWindows) return new SlidingWindowedKStream<K, V>(source, windows)
+    if (windows instanceof SessionWindows) return new SessionWindowedKStream<K, V>(source, windows)
     throw wrongWindows()
   }
 
@@ -72,7 +58,7 @@ export class KGroupedStream<K, V> {
 
   /** Combines each key's values with `reducer(aggregate, value)`; the first value is the start. */
   reduce(reducer: (aggregate: V, value: V) => V, materialized: Materialized<K, V> = {}): KTable<K, V> {
-    return this.#aggregate('reduce', materialized, this.#valueSerde, reduceFold(reducer))
+    return this.#aggregate('reduce', materialized, this.#source.valueSerde, reduceFold(reducer))
   }
 
   /**
@@ -94,14 +80,12 @@ export class KGroupedStream<K, V> {
     fold: Fold,
   ): KTable<K, VA> {
     const parsed = parseOrThrow(materializedSchema, materialized, `materialized options of ${operation}()`)
-    const graph = this.#graph
-    const storeName = parsed.name ?? graph.name('KSTREAM-AGGREGATE-STATE-STORE')
-    const keySerde = parsed.keySerde ?? this.#keySerde
-    const valueSerde = parsed.valueSerde ?? defaultValueSerde
-    const parent = repartitionIfRequired(graph, this.#node, storeName, this.#repartitionRequired, {
-      keySerde,
-      valueSerde: this.#valueSerde,
-    })
+    const { graph } = this.#source
+    const { storeName, keySerde, valueSerde, parent } = aggregationInput(
+      this.#source,
+      parsed,
+      defaultValueSerde,
+    )
     graph.addStore({ name: storeName, keySerde, valueSerde })
     const name = graph.name('KSTREAM-AGGREGATE')
     graph.add({
@@ -125,4 +109,48 @@ export class KGroupedStream<K, V> {
     })
     return new KTable<K, VA>(graph, name, keySerde, valueSerde, storeName)
   }
+}
+
+/** Internal: a grouped stream as its aggregations see it (KGroupedStream and its windowed streams). */
+export interface GroupedSource {
+  readonly graph: Graph
+  readonly node: string
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+  /** A key changed upstream: aggregations repartition by key first. */
+  readonly repartitionRequired: boolean
+}
+
+/** Where an aggregation keeps its state and what feeds it. */
+export interface AggregationInput {
+  readonly storeName: string
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+  /** The node the aggregation reads from: the grouped stream's, or its repartition topic's source. */
+  readonly parent: string
+}
+
+/**
+ * What an aggregation's materialized options choose: its store (`name`, or a generated one) and
+ * serdes (`keySerde`, or the grouped stream's; `valueSerde`, or `defaultValueSerde`); and its parent,
+ * after repartitioning through a topic named after the store when the grouped stream requires it.
+ */
+export function aggregationInput(
+  source: GroupedSource,
+  options: {
+    readonly name?: string | undefined
+    readonly keySerde?: Serde<unknown> | undefined
+    readonly valueSerde?: Serde<unknown> | undefined
+  },
+  defaultValueSerde: Serde<unknown>,
+): AggregationInput {
+  const { graph } = source
+  const storeName = options.name ?? graph.name('KSTREAM-AGGREGATE-STATE-STORE')
+  const keySerde = options.keySerde ?? source.keySerde
+  const valueSerde = options.valueSerde ?? defaultValueSerde
+  const parent = repartitionIfRequired(graph, source.node, storeName, source.repartitionRequired, {
+    keySerde,
+    valueSerde: source.valueSerde,
+  })
+  return { storeName, keySerde, valueSerde, parent }
 }

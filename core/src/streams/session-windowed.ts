@@ -1,13 +1,13 @@
 import { Serdes, type Serde } from '../state/index.ts'
-import { DEFAULT_SERDE, repartitionIfRequired, type Graph } from './graph.ts'
-import { addMetaStore } from './time-windowed.ts'
+import { DEFAULT_SERDE } from './graph.ts'
+import type { GroupedSource } from './grouped-stream.ts'
 import { WindowedSerdes } from './windowed-serdes.ts'
 import {
-  addWindowedNode,
-  parseWindowedOptions,
-  WindowedKTable,
+  WindowedKStreamBase,
   type WindowedKind,
+  type WindowedKTable,
   type WindowedMaterialized,
+  type WindowedStoreSpec,
 } from './windowed-common.ts'
 import type { SessionWindows } from './windows.ts'
 import type { ProcessorContext } from './topology.ts'
@@ -44,28 +44,12 @@ interface SessionFold {
  *   getSessionStore), `<name>-meta`, and for onWindowClose `<name>-closing`, a window store of the
  *   open sessions by end (the session store has no cross-key range by end).
  */
-export class SessionWindowedKStream<K, V> {
-  readonly #graph: Graph
-  readonly #node: string
-  readonly #keySerde: Serde<unknown>
-  readonly #valueSerde: Serde<unknown>
-  readonly #repartitionRequired: boolean
+export class SessionWindowedKStream<K, V> extends WindowedKStreamBase<K, V> {
   readonly #windows: SessionWindows
 
   /** Internal: from KGroupedStream.windowedBy(). */
-  constructor(
-    graph: Graph,
-    node: string,
-    keySerde: Serde<unknown>,
-    valueSerde: Serde<unknown>,
-    repartitionRequired: boolean,
-    windows: SessionWindows,
-  ) {
-    this.#graph = graph
-    this.#node = node
-    this.#keySerde = keySerde
-    this.#valueSerde = valueSerde
-    this.#repartitionRequired = repartitionRequired
+  constructor(source: GroupedSource, windows: SessionWindows) {
+    super(source)
     this.#windows = windows
   }
 
@@ -87,7 +71,7 @@ export class SessionWindowedKStream<K, V> {
   ): WindowedKTable<K, V, V> {
     const combine = (acc: unknown, next: unknown): unknown =>
       acc === undefined ? next : reducer(acc as V, next as V)
-    return this.#aggregate('reduce', materialized, this.#valueSerde, {
+    return this.#aggregate('reduce', materialized, this.inputValueSerde, {
       merge: (_key, acc, session) => combine(acc, session),
       fold: (_key, value, acc) => combine(acc, value),
     })
@@ -118,62 +102,37 @@ export class SessionWindowedKStream<K, V> {
     defaultValueSerde: Serde<unknown>,
     fold: SessionFold,
   ): WindowedKTable<K, V, VA> {
-    const options = parseWindowedOptions(materialized, operation)
-    const graph = this.#graph
     const windows = this.#windows
-    const storeName = options.name ?? graph.name('KSTREAM-AGGREGATE-STATE-STORE')
-    const metaName = `${storeName}-meta`
-    const closingName = `${storeName}-closing`
-    const emitOnClose = options.emitStrategy === 'onWindowClose'
-    const keySerde = options.keySerde ?? this.#keySerde
-    const valueSerde = options.valueSerde ?? defaultValueSerde
-    const parent = repartitionIfRequired(graph, this.#node, storeName, this.#repartitionRequired, {
-      keySerde,
-      valueSerde: this.#valueSerde,
-    })
-    graph.addStore({
-      kind: 'session',
-      name: storeName,
-      keySerde,
-      valueSerde,
-      retentionMs: windows.retentionMs,
-    })
-    addMetaStore(graph, metaName)
-    if (emitOnClose) {
-      // (key, session end) → session start. A session not yet final ends at ≥ streamTime − gap −
-      // grace and the latest end put is ≤ streamTime, so retention gap + grace keeps it.
-      graph.addStore({
-        kind: 'window',
-        name: closingName,
-        keySerde,
-        valueSerde: Serdes.Long as Serde<unknown>,
-        windowSizeMs: 1,
-        retentionMs: windows.retentionMs,
-        timestamped: false,
-      })
-    }
-    const node = addWindowedNode({
-      graph,
-      parent,
-      stores: emitOnClose ? [storeName, closingName] : [storeName],
-      metaName,
-      options,
-      bind: (context) =>
+    const closingName = (storeName: string): string => `${storeName}-closing`
+    const spec: WindowedStoreSpec = {
+      windowedKeySerde: (keySerde) => WindowedSerdes.sessionWindowed(keySerde) as Serde<unknown>,
+      addStore: ({ graph, name, keySerde, valueSerde }) => {
+        graph.addStore({ kind: 'session', name, keySerde, valueSerde, retentionMs: windows.retentionMs })
+      },
+      addMoreStores: ({ graph, name, keySerde, options }) => {
+        if (options.emitStrategy !== 'onWindowClose') return []
+        // (key, session end) → session start. A session not yet final ends at ≥ streamTime − gap −
+        // grace and the latest end put is ≤ streamTime, so retention gap + grace keeps it.
+        graph.addStore({
+          kind: 'window',
+          name: closingName(name),
+          keySerde,
+          valueSerde: Serdes.Long as Serde<unknown>,
+          windowSizeMs: 1,
+          retentionMs: windows.retentionMs,
+          timestamped: false,
+        })
+        return [closingName(name)]
+      },
+      bind: (context, { name, options }) =>
         sessionKind(
-          context.sessionStore(storeName),
-          emitOnClose ? context.windowStore(closingName) : undefined,
+          context.sessionStore(name),
+          options.emitStrategy === 'onWindowClose' ? context.windowStore(closingName(name)) : undefined,
           windows,
           fold,
         ),
-    })
-    return new WindowedKTable<K, V, VA>(
-      graph,
-      node,
-      WindowedSerdes.sessionWindowed(keySerde) as Serde<unknown>,
-      valueSerde,
-      storeName,
-      { keySerde: this.#keySerde, valueSerde: this.#valueSerde },
-    )
+    }
+    return this.addAggregation(operation, materialized, defaultValueSerde, spec)
   }
 }
 

@@ -1,23 +1,8 @@
-import { Serdes, type Serde } from '../state/index.ts'
-import {
-  aggregateFold,
-  countFold,
-  DEFAULT_SERDE,
-  reduceFold,
-  repartitionIfRequired,
-  type Fold,
-  type Graph,
-} from './graph.ts'
-import { addMetaStore, emitClosedWindows } from './time-windowed.ts'
-import { stampedSerde, WindowedSerdes, type Stamped } from './windowed-serdes.ts'
-import {
-  addWindowedNode,
-  fetchKeyRange,
-  parseWindowedOptions,
-  WindowedKTable,
-  type WindowedKind,
-  type WindowedMaterialized,
-} from './windowed-common.ts'
+import type { Fold } from './graph.ts'
+import type { GroupedSource } from './grouped-stream.ts'
+import { emitClosedWindows } from './time-windowed.ts'
+import type { Stamped } from './windowed-serdes.ts'
+import { fetchKeyRange, FoldWindowedKStream, type WindowedKind } from './windowed-common.ts'
 import type { TaskWindowStore } from './topology.ts'
 import type { SlidingWindows } from './windows.ts'
 import type { StreamRecord } from './topology.ts'
@@ -35,99 +20,14 @@ import type { StreamRecord } from './topology.ts'
  * - Per record, onUpdate emits the windows it updated or created by ascending start.
  * - State: a window store named by `{ name }` (retention 2·difference + grace + 1) and `<name>-meta`.
  */
-export class SlidingWindowedKStream<K, V> {
-  readonly #graph: Graph
-  readonly #node: string
-  readonly #keySerde: Serde<unknown>
-  readonly #valueSerde: Serde<unknown>
-  readonly #repartitionRequired: boolean
-  readonly #windows: SlidingWindows
-
+export class SlidingWindowedKStream<K, V> extends FoldWindowedKStream<K, V> {
   /** Internal: from KGroupedStream.windowedBy(). */
-  constructor(
-    graph: Graph,
-    node: string,
-    keySerde: Serde<unknown>,
-    valueSerde: Serde<unknown>,
-    repartitionRequired: boolean,
-    windows: SlidingWindows,
-  ) {
-    this.#graph = graph
-    this.#node = node
-    this.#keySerde = keySerde
-    this.#valueSerde = valueSerde
-    this.#repartitionRequired = repartitionRequired
-    this.#windows = windows
-  }
-
-  /** The number of records per key and window (Serdes.Long in the store). */
-  count(materialized: WindowedMaterialized<K, number> = {}): WindowedKTable<K, V, number> {
-    return this.#aggregate('count', materialized, Serdes.Long as Serde<unknown>, countFold)
-  }
-
-  /** Combines each key's values per window with `reducer(aggregate, value)`; the first value is the start. */
-  reduce(
-    reducer: (aggregate: V, value: V) => V,
-    materialized: WindowedMaterialized<K, V> = {},
-  ): WindowedKTable<K, V, V> {
-    return this.#aggregate('reduce', materialized, this.#valueSerde, reduceFold(reducer))
-  }
-
-  /**
-   * Folds each key's values per window into `aggregator(key, value, aggregate)`, starting from
-   * `initializer()` in every window. `valueSerde` (default Serdes.String) serializes the aggregate.
-   */
-  aggregate<VA>(
-    initializer: () => VA,
-    aggregator: (key: K, value: V, aggregate: VA) => VA,
-    materialized: WindowedMaterialized<K, VA> = {},
-  ): WindowedKTable<K, V, VA> {
-    return this.#aggregate('aggregate', materialized, DEFAULT_SERDE, aggregateFold(initializer, aggregator))
-  }
-
-  #aggregate<VA>(
-    operation: string,
-    materialized: WindowedMaterialized<K, VA>,
-    defaultValueSerde: Serde<unknown>,
-    fold: Fold,
-  ): WindowedKTable<K, V, VA> {
-    const options = parseWindowedOptions(materialized, operation)
-    const graph = this.#graph
-    const windows = this.#windows
-    const storeName = options.name ?? graph.name('KSTREAM-AGGREGATE-STATE-STORE')
-    const metaName = `${storeName}-meta`
-    const keySerde = options.keySerde ?? this.#keySerde
-    const valueSerde = options.valueSerde ?? defaultValueSerde
-    const parent = repartitionIfRequired(graph, this.#node, storeName, this.#repartitionRequired, {
-      keySerde,
-      valueSerde: this.#valueSerde,
-    })
-    graph.addStore({
-      kind: 'window',
-      name: storeName,
-      keySerde,
-      valueSerde: stampedSerde(valueSerde) as Serde<unknown>,
+  constructor(source: GroupedSource, windows: SlidingWindows) {
+    super(source, {
       windowSizeMs: windows.timeDifferenceMs,
       retentionMs: windows.retentionMs,
-      timestamped: true,
+      kind: (store, fold) => slidingKind(store, windows, fold),
     })
-    addMetaStore(graph, metaName)
-    const node = addWindowedNode({
-      graph,
-      parent,
-      stores: [storeName],
-      metaName,
-      options,
-      bind: (context) => slidingKind(context.windowStore(storeName), windows, fold),
-    })
-    return new WindowedKTable<K, V, VA>(
-      graph,
-      node,
-      WindowedSerdes.timeWindowed(keySerde) as Serde<unknown>,
-      valueSerde,
-      storeName,
-      { keySerde: this.#keySerde, valueSerde: this.#valueSerde },
-    )
   }
 }
 

@@ -1,21 +1,7 @@
-import { Serdes, type Serde } from '../state/index.ts'
-import {
-  aggregateFold,
-  countFold,
-  DEFAULT_SERDE,
-  reduceFold,
-  repartitionIfRequired,
-  type Fold,
-  type Graph,
-} from './graph.ts'
-import { stampedSerde, WindowedSerdes, type Stamped } from './windowed-serdes.ts'
-import {
-  addWindowedNode,
-  parseWindowedOptions,
-  WindowedKTable,
-  type WindowedKind,
-  type WindowedMaterialized,
-} from './windowed-common.ts'
+import type { Fold } from './graph.ts'
+import type { GroupedSource } from './grouped-stream.ts'
+import type { Stamped } from './windowed-serdes.ts'
+import { FoldWindowedKStream, type WindowedKind } from './windowed-common.ts'
 import type { TimeWindows } from './windows.ts'
 import type { ProcessorContext } from './topology.ts'
 
@@ -40,109 +26,15 @@ export {
  *   `WindowedSerdes.timeWindowed(keySerde)`. An output record's timestamp is the largest timestamp
  *   among the records aggregated into its window.
  */
-export class TimeWindowedKStream<K, V> {
-  readonly #graph: Graph
-  readonly #node: string
-  readonly #keySerde: Serde<unknown>
-  readonly #valueSerde: Serde<unknown>
-  readonly #repartitionRequired: boolean
-  readonly #windows: TimeWindows
-
+export class TimeWindowedKStream<K, V> extends FoldWindowedKStream<K, V> {
   /** Internal: from KGroupedStream.windowedBy(). */
-  constructor(
-    graph: Graph,
-    node: string,
-    keySerde: Serde<unknown>,
-    valueSerde: Serde<unknown>,
-    repartitionRequired: boolean,
-    windows: TimeWindows,
-  ) {
-    this.#graph = graph
-    this.#node = node
-    this.#keySerde = keySerde
-    this.#valueSerde = valueSerde
-    this.#repartitionRequired = repartitionRequired
-    this.#windows = windows
-  }
-
-  /** The number of records per key and window (Serdes.Long in the store). */
-  count(materialized: WindowedMaterialized<K, number> = {}): WindowedKTable<K, V, number> {
-    return this.#aggregate('count', materialized, Serdes.Long as Serde<unknown>, countFold)
-  }
-
-  /** Combines each key's values per window with `reducer(aggregate, value)`; the first value is the start. */
-  reduce(
-    reducer: (aggregate: V, value: V) => V,
-    materialized: WindowedMaterialized<K, V> = {},
-  ): WindowedKTable<K, V, V> {
-    return this.#aggregate('reduce', materialized, this.#valueSerde, reduceFold(reducer))
-  }
-
-  /**
-   * Folds each key's values per window into `aggregator(key, value, aggregate)`, starting from
-   * `initializer()` in every window. `valueSerde` (default Serdes.String) serializes the aggregate.
-   */
-  aggregate<VA>(
-    initializer: () => VA,
-    aggregator: (key: K, value: V, aggregate: VA) => VA,
-    materialized: WindowedMaterialized<K, VA> = {},
-  ): WindowedKTable<K, V, VA> {
-    return this.#aggregate('aggregate', materialized, DEFAULT_SERDE, aggregateFold(initializer, aggregator))
-  }
-
-  #aggregate<VA>(
-    operation: string,
-    materialized: WindowedMaterialized<K, VA>,
-    defaultValueSerde: Serde<unknown>,
-    fold: Fold,
-  ): WindowedKTable<K, V, VA> {
-    const options = parseWindowedOptions(materialized, operation)
-    const graph = this.#graph
-    const windows = this.#windows
-    const storeName = options.name ?? graph.name('KSTREAM-AGGREGATE-STATE-STORE')
-    const metaName = `${storeName}-meta`
-    const keySerde = options.keySerde ?? this.#keySerde
-    const valueSerde = options.valueSerde ?? defaultValueSerde
-    const parent = repartitionIfRequired(graph, this.#node, storeName, this.#repartitionRequired, {
-      keySerde,
-      valueSerde: this.#valueSerde,
-    })
-    graph.addStore({
-      kind: 'window',
-      name: storeName,
-      keySerde,
-      valueSerde: stampedSerde(valueSerde) as Serde<unknown>,
+  constructor(source: GroupedSource, windows: TimeWindows) {
+    super(source, {
       windowSizeMs: windows.sizeMs,
       retentionMs: windows.retentionMs,
-      timestamped: true,
+      kind: (store, fold) => timeWindowsKind(store, windows, fold),
     })
-    addMetaStore(graph, metaName)
-    const node = addWindowedNode({
-      graph,
-      parent,
-      stores: [storeName],
-      metaName,
-      options,
-      bind: (context) => timeWindowsKind(context.windowStore(storeName), windows, fold),
-    })
-    return new WindowedKTable<K, V, VA>(
-      graph,
-      node,
-      WindowedSerdes.timeWindowed(keySerde) as Serde<unknown>,
-      valueSerde,
-      storeName,
-      { keySerde: this.#keySerde, valueSerde: this.#valueSerde },
-    )
   }
-}
-
-/** The `<name>-meta` store: stream time and emit progress (numbers under string keys). */
-export function addMetaStore(graph: Graph, metaName: string): void {
-  graph.addStore({
-    name: metaName,
-    keySerde: Serdes.String as Serde<unknown>,
-    valueSerde: Serdes.Long as Serde<unknown>,
-  })
 }
 
 /**

@@ -1,10 +1,21 @@
 import { z } from 'zod'
-import type { Serde, Windowed } from '../state/index.ts'
+import { Serdes, type Serde, type Windowed } from '../state/index.ts'
 import { StreamsError } from './errors.ts'
 import { parseOrThrow, windowedMaterializedSchema } from './options.ts'
-import { passThrough, type Graph, type Materialized } from './graph.ts'
+import {
+  aggregateFold,
+  countFold,
+  DEFAULT_SERDE,
+  passThrough,
+  reduceFold,
+  type Fold,
+  type Graph,
+  type Materialized,
+} from './graph.ts'
+import { aggregationInput, type GroupedSource } from './grouped-stream.ts'
 import { KStream } from './kstream.ts'
 import { KTable } from './ktable.ts'
+import { stampedSerde, WindowedSerdes } from './windowed-serdes.ts'
 import type {
   Forward,
   ProcessorContext,
@@ -55,6 +66,160 @@ export type WindowedOptions = z.output<typeof windowedOptionsSchema>
 
 export function parseWindowedOptions(materialized: unknown, operation: string): WindowedOptions {
   return parseOrThrow(windowedOptionsSchema, materialized, `materialized options of windowed ${operation}()`)
+}
+
+/*
+ * The windowed streams (TimeWindowedKStream, SlidingWindowedKStream, SessionWindowedKStream) extend
+ * WindowedKStreamBase, which adds an aggregation given how its kind stores and binds its windows;
+ * the time and sliding ones share their count/reduce/aggregate (FoldWindowedKStream).
+ */
+
+/** A windowed aggregation's main store, as the shared part chose it. */
+export interface WindowedStore {
+  readonly graph: Graph
+  readonly name: string
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+  readonly options: WindowedOptions
+}
+
+/** How one kind of windowed aggregation stores its windows and binds them in a task. */
+export interface WindowedStoreSpec {
+  /** The output (`Windowed<K>`) key serde, for the store's key serde. */
+  readonly windowedKeySerde: (keySerde: Serde<unknown>) => Serde<unknown>
+  /** Adds the window or session store named `store.name`. */
+  readonly addStore: (store: WindowedStore) => void
+  /** Adds any further stores, after `<name>-meta`; returns their names. */
+  readonly addMoreStores?: (store: WindowedStore) => string[]
+  /** The kind, bound to a task's stores. */
+  readonly bind: (context: ProcessorContext, store: WindowedStore) => WindowedKind
+}
+
+/** What the windowed streams share: the grouped stream they aggregate, and adding an aggregation. */
+export class WindowedKStreamBase<K, V> {
+  readonly #source: GroupedSource
+
+  constructor(source: GroupedSource) {
+    this.#source = source
+  }
+
+  /** The grouped stream's value serde (reduce's default for the aggregate). */
+  protected get inputValueSerde(): Serde<unknown> {
+    return this.#source.valueSerde
+  }
+
+  /**
+   * Adds an aggregation: its options (checked for `operation`), store name and serdes, the
+   * repartition if required, its stores (`spec`'s, then `<name>-meta`, then `spec`'s further ones),
+   * its node, and the table it returns.
+   */
+  protected addAggregation<VA>(
+    operation: string,
+    materialized: WindowedMaterialized<K, VA>,
+    defaultValueSerde: Serde<unknown>,
+    spec: WindowedStoreSpec,
+  ): WindowedKTable<K, V, VA> {
+    const options = parseWindowedOptions(materialized, operation)
+    const source = this.#source
+    const { graph } = source
+    const { storeName, keySerde, valueSerde, parent } = aggregationInput(source, options, defaultValueSerde)
+    const store: WindowedStore = { graph, name: storeName, keySerde, valueSerde, options }
+    const metaName = `${storeName}-meta`
+    spec.addStore(store)
+    addMetaStore(graph, metaName)
+    const more = spec.addMoreStores?.(store) ?? []
+    const node = addWindowedNode({
+      graph,
+      parent,
+      stores: [storeName, ...more],
+      metaName,
+      options,
+      bind: (context) => spec.bind(context, store),
+    })
+    return new WindowedKTable<K, V, VA>(graph, node, spec.windowedKeySerde(keySerde), valueSerde, storeName, {
+      keySerde: source.keySerde,
+      valueSerde: source.valueSerde,
+    })
+  }
+}
+
+/** How a time or sliding windowed stream keeps its windows: a timestamped window store. */
+export interface FoldWindows {
+  readonly windowSizeMs: number
+  readonly retentionMs: number
+  /** The kind over the task's window store, folding records with `fold`. */
+  readonly kind: (store: TaskWindowStore, fold: Fold) => WindowedKind
+}
+
+/**
+ * The time and sliding windowed streams: their aggregations fold records into `Stamped` values of a
+ * timestamped window store, keyed by `WindowedSerdes.timeWindowed`.
+ */
+export class FoldWindowedKStream<K, V> extends WindowedKStreamBase<K, V> {
+  readonly #windows: FoldWindows
+
+  constructor(source: GroupedSource, windows: FoldWindows) {
+    super(source)
+    this.#windows = windows
+  }
+
+  /** The number of records per key and window (Serdes.Long in the store). */
+  count(materialized: WindowedMaterialized<K, number> = {}): WindowedKTable<K, V, number> {
+    return this.#aggregate('count', materialized, Serdes.Long as Serde<unknown>, countFold)
+  }
+
+  /** Combines each key's values per window with `reducer(aggregate, value)`; the first value is the start. */
+  reduce(
+    reducer: (aggregate: V, value: V) => V,
+    materialized: WindowedMaterialized<K, V> = {},
+  ): WindowedKTable<K, V, V> {
+    return this.#aggregate('reduce', materialized, this.inputValueSerde, reduceFold(reducer))
+  }
+
+  /**
+   * Folds each key's values per window into `aggregator(key, value, aggregate)`, starting from
+   * `initializer()` in every window. `valueSerde` (default Serdes.String) serializes the aggregate.
+   */
+  aggregate<VA>(
+    initializer: () => VA,
+    aggregator: (key: K, value: V, aggregate: VA) => VA,
+    materialized: WindowedMaterialized<K, VA> = {},
+  ): WindowedKTable<K, V, VA> {
+    return this.#aggregate('aggregate', materialized, DEFAULT_SERDE, aggregateFold(initializer, aggregator))
+  }
+
+  #aggregate<VA>(
+    operation: string,
+    materialized: WindowedMaterialized<K, VA>,
+    defaultValueSerde: Serde<unknown>,
+    fold: Fold,
+  ): WindowedKTable<K, V, VA> {
+    const { windowSizeMs, retentionMs, kind } = this.#windows
+    return this.addAggregation(operation, materialized, defaultValueSerde, {
+      windowedKeySerde: (keySerde) => WindowedSerdes.timeWindowed(keySerde) as Serde<unknown>,
+      addStore: ({ graph, name, keySerde, valueSerde }) => {
+        graph.addStore({
+          kind: 'window',
+          name,
+          keySerde,
+          valueSerde: stampedSerde(valueSerde) as Serde<unknown>,
+          windowSizeMs,
+          retentionMs,
+          timestamped: true,
+        })
+      },
+      bind: (context, { name }) => kind(context.windowStore(name), fold),
+    })
+  }
+}
+
+/** The `<name>-meta` store: stream time and emit progress (numbers under string keys). */
+function addMetaStore(graph: Graph, metaName: string): void {
+  graph.addStore({
+    name: metaName,
+    keySerde: Serdes.String as Serde<unknown>,
+    valueSerde: Serdes.Long as Serde<unknown>,
+  })
 }
 
 /** Persisted in `<name>-meta`: the aggregation's stream time. */

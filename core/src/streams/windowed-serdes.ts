@@ -1,30 +1,7 @@
+import { readUint64, writeInt64 } from '../state/bytes.ts'
 import { StateError, type Serde, type Windowed } from '../state/index.ts'
 
-const TWO_32 = 2 ** 32
-
-/*
- * u64 big-endian by hand: no BigInt, and no DataView over a fresh small Uint8Array (reading `.buffer`
- * of an on-heap typed array makes V8 move it off-heap). Same bytes as DataView.setBigUint64.
- */
-function writeU64(out: Uint8Array, at: number, value: number): void {
-  const hi = Math.floor(value / TWO_32)
-  const lo = value >>> 0
-  out[at] = hi >>> 24
-  out[at + 1] = hi >>> 16
-  out[at + 2] = hi >>> 8
-  out[at + 3] = hi
-  out[at + 4] = lo >>> 24
-  out[at + 5] = lo >>> 16
-  out[at + 6] = lo >>> 8
-  out[at + 7] = lo
-}
-
-/** As Number(getBigUint64(at)): one rounding, exact below 2^53. */
-function readU64(bytes: Uint8Array, at: number): number {
-  const hi = ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
-  const lo = ((bytes[at + 4]! << 24) | (bytes[at + 5]! << 16) | (bytes[at + 6]! << 8) | bytes[at + 7]!) >>> 0
-  return hi * TWO_32 + lo
-}
+// Times are u64 big-endian: checkTime keeps them in [0, 2^53), where writeInt64 writes the same bytes.
 
 function checkTime(what: string, ms: number): void {
   if (!Number.isSafeInteger(ms) || ms < 0) {
@@ -32,40 +9,57 @@ function checkTime(what: string, ms: number): void {
   }
 }
 
-/* time-windowed key => inner key bytes  startMs:u64be  endMs:u64be */
-function timeWindowed<K>(inner: Serde<K>): Serde<Windowed<K>> {
+/** One of the two windowed key formats: the inner key's bytes, then two times as u64 big-endian. */
+interface WindowedKeyFormat {
+  /** Throws SERDE_FAILURE for a window this format cannot write. */
+  readonly check: (startMs: number, endMs: number) => void
+  /** endMs before startMs (Kafka's SessionKeySchema order), else startMs before endMs. */
+  readonly endFirst: boolean
+  /** What a too-short input lacks, for the error: e.g. `a time-windowed key needs ≥ 16 bytes (…)`. */
+  readonly needs: string
+}
+
+function windowedKeySerde<K>(inner: Serde<K>, format: WindowedKeyFormat): Serde<Windowed<K>> {
   return {
     serialize(windowed) {
       const { startMs, endMs } = windowed.window
-      checkTime('window startMs', startMs)
-      checkTime('window endMs', endMs)
+      format.check(startMs, endMs)
       const key = inner.serialize(windowed.key)
       const out = new Uint8Array(key.byteLength + 16)
       out.set(key, 0)
-      writeU64(out, key.byteLength, startMs)
-      writeU64(out, key.byteLength + 8, endMs)
+      writeInt64(out, key.byteLength, format.endFirst ? endMs : startMs)
+      writeInt64(out, key.byteLength + 8, format.endFirst ? startMs : endMs)
       return out
     },
     deserialize(bytes) {
       if (bytes.byteLength < 16) {
-        throw new StateError(
-          'SERDE_FAILURE',
-          `a time-windowed key needs ≥ 16 bytes (key, startMs u64, endMs u64), got ${bytes.byteLength}`,
-        )
+        throw new StateError('SERDE_FAILURE', `${format.needs}, got ${bytes.byteLength}`)
       }
       const at = bytes.byteLength - 16
-      const startMs = readU64(bytes, at)
-      const endMs = readU64(bytes, at + 8)
-      return { key: inner.deserialize(bytes.subarray(0, at)), window: { startMs, endMs } }
+      const first = readUint64(bytes, at)
+      const second = readUint64(bytes, at + 8)
+      const window = format.endFirst ? { startMs: second, endMs: first } : { startMs: first, endMs: second }
+      return { key: inner.deserialize(bytes.subarray(0, at)), window }
     },
   }
 }
 
+/* time-windowed key => inner key bytes  startMs:u64be  endMs:u64be */
+function timeWindowed<K>(inner: Serde<K>): Serde<Windowed<K>> {
+  return windowedKeySerde(inner, {
+    check: (startMs, endMs) => {
+      checkTime('window startMs', startMs)
+      checkTime('window endMs', endMs)
+    },
+    endFirst: false,
+    needs: 'a time-windowed key needs ≥ 16 bytes (key, startMs u64, endMs u64)',
+  })
+}
+
 /* session-windowed key => inner key bytes  endMs:u64be  startMs:u64be (Kafka's SessionKeySchema order) */
 function sessionWindowed<K>(inner: Serde<K>): Serde<Windowed<K>> {
-  return {
-    serialize(windowed) {
-      const { startMs, endMs } = windowed.window
+  return windowedKeySerde(inner, {
+    check: (startMs, endMs) => {
       checkTime('session startMs', startMs)
       checkTime('session endMs', endMs)
       if (startMs > endMs) {
@@ -74,26 +68,10 @@ function sessionWindowed<K>(inner: Serde<K>): Serde<Windowed<K>> {
           `a session is [startMs, endMs] with startMs ≤ endMs, got [${startMs}, ${endMs}]`,
         )
       }
-      const key = inner.serialize(windowed.key)
-      const out = new Uint8Array(key.byteLength + 16)
-      out.set(key, 0)
-      writeU64(out, key.byteLength, endMs)
-      writeU64(out, key.byteLength + 8, startMs)
-      return out
     },
-    deserialize(bytes) {
-      if (bytes.byteLength < 16) {
-        throw new StateError(
-          'SERDE_FAILURE',
-          `a session-windowed key needs ≥ 16 bytes (key, endMs u64, startMs u64), got ${bytes.byteLength}`,
-        )
-      }
-      const at = bytes.byteLength - 16
-      const endMs = readU64(bytes, at)
-      const startMs = readU64(bytes, at + 8)
-      return { key: inner.deserialize(bytes.subarray(0, at)), window: { startMs, endMs } }
-    },
-  }
+    endFirst: true,
+    needs: 'a session-windowed key needs ≥ 16 bytes (key, endMs u64, startMs u64)',
+  })
 }
 
 /**
@@ -125,7 +103,7 @@ export function stampedSerde<V>(inner: Serde<V>): Serde<Stamped<V>> {
       checkTime('timestampMs', timestampMs)
       const bytes = inner.serialize(value)
       const out = new Uint8Array(bytes.byteLength + 8)
-      writeU64(out, 0, timestampMs)
+      writeInt64(out, 0, timestampMs)
       out.set(bytes, 8)
       return out
     },
@@ -133,7 +111,7 @@ export function stampedSerde<V>(inner: Serde<V>): Serde<Stamped<V>> {
       if (bytes.byteLength < 8) {
         throw new StateError('SERDE_FAILURE', `a stamped value needs ≥ 8 bytes, got ${bytes.byteLength}`)
       }
-      return { timestampMs: readU64(bytes, 0), value: inner.deserialize(bytes.subarray(8)) }
+      return { timestampMs: readUint64(bytes, 0), value: inner.deserialize(bytes.subarray(8)) }
     },
   }
 }

@@ -1,18 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Serdes } from '../../src/state/index.ts'
-import {
-  StreamsBuilder,
-  StreamsEngine,
-  TopologyTestDriver,
-  type TopologyTestDriverOptions,
-} from '../../src/streams/index.ts'
+import { StreamsBuilder, StreamsEngine, type TopologyTestDriverOptions } from '../../src/streams/index.ts'
 import { DEAD_LETTER_HEADERS } from '../../src/streams/task.ts'
 import { thrown } from './thrown.ts'
+import { useDrivers } from './fixtures/drivers.ts'
 
-const drivers: TopologyTestDriver[] = []
-afterEach(async () => {
-  for (const driver of drivers.splice(0)) await driver.close()
-})
+const fx = useDrivers()
 
 const text = new TextDecoder()
 
@@ -23,8 +16,7 @@ async function doubling(options: TopologyTestDriverOptions = {}) {
     .stream<string, number>('in', { valueSerde: Serdes.Long })
     .mapValues((v) => v * 2)
     .to('out', { valueSerde: Serdes.Long })
-  const driver = await TopologyTestDriver.create(builder.build(), { initialWallClockTimeMs: 0, ...options })
-  drivers.push(driver)
+  const driver = await fx.create(builder.build(), { initialWallClockTimeMs: 0, ...options })
   return {
     driver,
     good: driver.createInputTopic('in', Serdes.String, Serdes.Long),
@@ -79,8 +71,7 @@ describe("deserializationExceptionHandler 'logAndContinue' (the default)", () =>
   it('writes to stderr by default', async () => {
     const builder = new StreamsBuilder()
     builder.stream('in', { valueSerde: Serdes.Long }).to('out', { valueSerde: Serdes.Long })
-    const driver = await TopologyTestDriver.create(builder.build())
-    drivers.push(driver)
+    const driver = await fx.create(builder.build())
     const writes: string[] = []
     const write = process.stderr.write.bind(process.stderr)
     process.stderr.write = (chunk: string) => {
@@ -119,8 +110,7 @@ describe("deserializationExceptionHandler 'logAndFail'", () => {
   it('is validated as an engine option', async () => {
     const builder = new StreamsBuilder()
     builder.stream('in').to('out')
-    const driver = await TopologyTestDriver.create(builder.build())
-    drivers.push(driver)
+    const driver = await fx.create(builder.build())
     await expect(
       StreamsEngine.start(builder.build(), driver.log, {
         applicationId: 'x',

@@ -1,12 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Serdes } from '../../src/state/index.ts'
-import { KStream, StreamsBuilder, StreamsError, TopologyTestDriver } from '../../src/streams/index.ts'
+import { KStream, StreamsBuilder, StreamsError } from '../../src/streams/index.ts'
 import { thrown } from './thrown.ts'
+import { useDrivers } from './fixtures/drivers.ts'
 
-const drivers: TopologyTestDriver[] = []
-afterEach(async () => {
-  for (const driver of drivers.splice(0)) await driver.close()
-})
+const fx = useDrivers()
 
 /** Runs `build` between topic 'in' and topic 'out' (String serdes) and returns what comes out. */
 async function run(
@@ -15,8 +13,7 @@ async function run(
 ): Promise<{ key: string | null; value: string }[]> {
   const builder = new StreamsBuilder()
   build(builder.stream<string, string>('in')).to('out')
-  const driver = await TopologyTestDriver.create(builder.build(), { initialWallClockTimeMs: 0 })
-  drivers.push(driver)
+  const driver = await fx.create(builder.build(), { initialWallClockTimeMs: 0 })
   const input = driver.createInputTopic('in', Serdes.String, Serdes.String)
   for (const [key, value] of records) input.pipeInput(key, value)
   return driver.createOutputTopic('out', Serdes.String, Serdes.String).readKeyValuesToList()
@@ -99,8 +96,7 @@ describe('KStream stateless operations', () => {
     const seen: string[] = []
     const builder = new StreamsBuilder()
     builder.stream<string, string>('in').foreach((k, v) => seen.push(`${k}:${v}`))
-    const driver = await TopologyTestDriver.create(builder.build())
-    drivers.push(driver)
+    const driver = await fx.create(builder.build())
     const input = driver.createInputTopic('in', Serdes.String, Serdes.String)
     input.pipeInput('a', '1')
     input.pipeInput(null, '2')
@@ -115,8 +111,7 @@ describe('KStream stateless operations', () => {
     )
     short!.to('short')
     medium!.to('medium')
-    const driver = await TopologyTestDriver.create(builder.build())
-    drivers.push(driver)
+    const driver = await fx.create(builder.build())
     const input = driver.createInputTopic('in', Serdes.String, Serdes.String)
     for (const [k, v] of abc) input.pipeInput(k, v)
     input.pipeInput('d', '4')
@@ -141,8 +136,7 @@ describe('KStream stateless operations', () => {
     branches.get('len-one')!.to('one')
     branches.get('len-2')!.to('two')
     branches.get('len-0')!.to('rest')
-    const driver = await TopologyTestDriver.create(builder.build())
-    drivers.push(driver)
+    const driver = await fx.create(builder.build())
     const input = driver.createInputTopic('in', Serdes.String, Serdes.String)
     for (const [k, v] of abc) input.pipeInput(k, v)
     const read = (topic: string) =>
@@ -163,8 +157,7 @@ describe('KStream stateless operations', () => {
     const left = builder.stream<string, string>('left')
     const right = builder.stream<string, string>('right').mapValues((v) => v.toUpperCase())
     left.merge(right).to('out')
-    const driver = await TopologyTestDriver.create(builder.build())
-    drivers.push(driver)
+    const driver = await fx.create(builder.build())
     const l = driver.createInputTopic('left', Serdes.String, Serdes.String)
     const r = driver.createInputTopic('right', Serdes.String, Serdes.String)
     l.pipeInput('1', 'a', 10)
@@ -183,8 +176,7 @@ describe('KStream stateless operations', () => {
       .stream<string, string>('in')
       .mapValues((v) => Number(v) * 2)
       .to('out', { valueSerde: Serdes.Integer })
-    const driver = await TopologyTestDriver.create(builder.build())
-    drivers.push(driver)
+    const driver = await fx.create(builder.build())
     driver.createInputTopic('in', Serdes.String, Serdes.String).pipeInput('k', '21', 1234)
     expect(driver.createOutputTopic('out', Serdes.String, Serdes.Integer).readRecordsToList()).toMatchObject([
       { key: 'k', value: 42, timestampMs: 1234 },

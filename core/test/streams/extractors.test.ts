@@ -1,17 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Serdes } from '../../src/state/index.ts'
-import {
-  StreamsBuilder,
-  TopologyTestDriver,
-  type TopologyTestDriverOptions,
-} from '../../src/streams/index.ts'
+import { StreamsBuilder, type TopologyTestDriverOptions } from '../../src/streams/index.ts'
 import type { StreamOptions } from '../../src/streams/builder.ts'
 import { thrown } from './thrown.ts'
+import { useDrivers } from './fixtures/drivers.ts'
 
-const drivers: TopologyTestDriver[] = []
-afterEach(async () => {
-  for (const driver of drivers.splice(0)) await driver.close()
-})
+const fx = useDrivers()
 
 /** 'in' → 'out' unchanged, with the given source options; returns the output timestamps and values. */
 async function passThrough(
@@ -20,11 +14,10 @@ async function passThrough(
 ) {
   const builder = new StreamsBuilder()
   builder.stream<string, string>('in', options).to('out')
-  const driver = await TopologyTestDriver.create(builder.build(), {
+  const driver = await fx.create(builder.build(), {
     initialWallClockTimeMs: 5000,
     ...driverOptions,
   })
-  drivers.push(driver)
   const input = driver.createInputTopic('in', Serdes.String, Serdes.String)
   const output = driver.createOutputTopic('out', Serdes.String, Serdes.String)
   const read = () => output.readRecordsToList().map((r) => [r.value, r.timestampMs])

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Log } from '../../src/log/index.ts'
 import { Serdes, type Serde } from '../../src/state/index.ts'
 import { INTERNALS } from '../../src/streams/graph.ts'
@@ -9,27 +6,20 @@ import {
   JoinWindows,
   StreamsBuilder,
   TimeWindows,
-  TopologyTestDriver,
   WindowedSerdes,
   type KStream,
   type StreamRecord,
   type Topology,
 } from '../../src/streams/index.ts'
 import { thrown } from './thrown.ts'
+import { useDrivers } from './fixtures/drivers.ts'
 
 /*
  * Expected outputs follow Kafka Streams' join semantics (see joins.ts for the one tightening of
  * stream–stream left/outer joins), worked out by hand per step in the comments.
  */
 
-const drivers: TopologyTestDriver[] = []
-const logs: Log[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  for (const driver of drivers.splice(0)) await driver.close()
-  for (const log of logs.splice(0)) await log.close()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const fx = useDrivers()
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -74,8 +64,7 @@ function streamStreamTopology(kind: Kind, windows: JoinWindows): Topology {
 }
 
 async function drive(topology: Topology, options: { log?: Log; partitions?: number } = {}) {
-  const driver = await TopologyTestDriver.create(topology, { initialWallClockTimeMs: 0, ...options })
-  drivers.push(driver)
+  const driver = await fx.create(topology, { initialWallClockTimeMs: 0, ...options })
   const inputs = {
     L: driver.createInputTopic('left', Serdes.String, Nullable),
     R: driver.createInputTopic('right', Serdes.String, Nullable),
@@ -221,16 +210,13 @@ describe('stream–stream outer join', () => {
 
 describe('stream–stream outer join across restarts', () => {
   it('emits records pending at a restart exactly once, and keeps stream time', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-join-restart-'))
-    dirs.push(dir)
+    const dir = fx.tempDir('vigil-join-restart-')
     const topology = streamStreamTopology('outer', JoinWindows.ofTimeDifferenceWithNoGrace(10))
     const run = async (rows: Row[]): Promise<string[]> => {
-      const log = await Log.open({ dataDir: dir })
+      const log = await fx.openLog(dir)
       const { driver, pipe } = await drive(topology, { log })
       const out = pipe(rows)
-      await driver.close()
-      drivers.splice(drivers.indexOf(driver), 1)
-      await log.close()
+      await fx.close(driver, log)
       return out
     }
 
@@ -252,8 +238,7 @@ describe('stream–stream outer join across restarts', () => {
     ).toEqual(['B:null+b1@5'])
     expect(await run([['R', 'W', 'w', 30]])).toEqual(['Z:z+null@11', 'Y:null+y@16'])
 
-    const log = await Log.open({ dataDir: dir })
-    logs.push(log)
+    const log = await fx.openLog(dir)
     const all = log
       .read('out', 0, 0, { maxRecords: 100 })
       .map((r) => `${Serdes.String.deserialize(r.key!)}:${Nullable.deserialize(r.value)}@${r.timestampMs}`)
@@ -582,8 +567,7 @@ describe('a table from a re-keyed stream', () => {
       .to('out')
     const topology = builder.build()
     expect(topology.internalTopics).toEqual(['device-of-patient-repartition'])
-    const driver = await TopologyTestDriver.create(topology, { initialWallClockTimeMs: 0, partitions: 2 })
-    drivers.push(driver)
+    const driver = await fx.create(topology, { initialWallClockTimeMs: 0, partitions: 2 })
     const devices = driver.createInputTopic('devices', Serdes.String, Serdes.String)
     const vitals = driver.createInputTopic('vitals', Serdes.String, Serdes.String)
     const out = driver.createOutputTopic('out', Serdes.String, Serdes.String)

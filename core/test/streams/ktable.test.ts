@@ -1,19 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Serdes } from '../../src/state/index.ts'
-import { StreamsBuilder, StreamsError, TopologyTestDriver, type Topology } from '../../src/streams/index.ts'
+import { StreamsBuilder, StreamsError, type Topology } from '../../src/streams/index.ts'
 import { thrown } from './thrown.ts'
+import { useDrivers } from './fixtures/drivers.ts'
 
-const drivers: TopologyTestDriver[] = []
-afterEach(async () => {
-  for (const driver of drivers.splice(0)) await driver.close()
-})
+const fx = useDrivers()
 
 async function drive(topology: Topology, options: { partitions?: number } = {}) {
-  const driver = await TopologyTestDriver.create(topology, {
+  const driver = await fx.create(topology, {
     initialWallClockTimeMs: 0,
     ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
   })
-  drivers.push(driver)
   return driver
 }
 

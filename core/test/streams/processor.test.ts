@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Log } from '../../src/log/index.ts'
 import { Serdes, type KeyValueStore, type WindowStore } from '../../src/state/index.ts'
 import { StreamsBuilder, TopologyTestDriver, type Topology } from '../../src/streams/index.ts'
@@ -13,22 +10,15 @@ import type {
   RecordMetadata,
 } from '../../src/streams/processor.ts'
 import { rejection, thrown } from './thrown.ts'
+import { useDrivers } from './fixtures/drivers.ts'
 
-const drivers: TopologyTestDriver[] = []
-const logs: Log[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  for (const driver of drivers.splice(0)) await driver.close()
-  for (const log of logs.splice(0)) await log.close()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const fx = useDrivers()
 
 async function drive(topology: Topology, log?: Log) {
-  const driver = await TopologyTestDriver.create(topology, {
+  const driver = await fx.create(topology, {
     initialWallClockTimeMs: 0,
-    ...(log === undefined ? {} : { log }),
+    log,
   })
-  drivers.push(driver)
   return {
     driver,
     input: driver.createInputTopic('in', Serdes.String, Serdes.String),
@@ -100,19 +90,15 @@ describe('KStream.process with a store', () => {
   })
 
   it('rebuilds from the store, not from memory, when restarted on the same log', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-processor-restart-'))
-    dirs.push(dir)
+    const dir = fx.tempDir('vigil-processor-restart-')
     const topology = countingTopology()
-    const first = await Log.open({ dataDir: dir })
+    const first = await fx.openLog(dir)
     const run1 = await drive(topology, first)
     run1.input.pipeInput('a', 'x', 1)
     run1.input.pipeInput('a', 'x', 2)
-    await run1.driver.close()
-    drivers.splice(drivers.indexOf(run1.driver), 1)
-    await first.close()
+    await fx.close(run1.driver, first)
 
-    const second = await Log.open({ dataDir: dir })
-    logs.push(second)
+    const second = await fx.openLog(dir)
     const run2 = await drive(topology, second)
     run2.input.pipeInput('a', 'x', 3)
     expect(run2.output.readValuesToList()).toEqual([3])
@@ -136,8 +122,7 @@ describe('KStream.process with a store', () => {
         }
       })
       .to('out')
-    const driver = await TopologyTestDriver.create(builder.build(), { initialWallClockTimeMs: 0 })
-    drivers.push(driver)
+    const driver = await fx.create(builder.build(), { initialWallClockTimeMs: 0 })
     const input = driver.createInputTopic('in', Serdes.String, Serdes.String)
     input.pipeInput('k', 'v1')
     input.pipeInput('k', 'v2')

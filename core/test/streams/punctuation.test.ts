@@ -1,20 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Log } from '../../src/log/index.ts'
 import { Serdes } from '../../src/state/index.ts'
 import { StreamsBuilder, StreamsError, TopologyTestDriver, type Topology } from '../../src/streams/index.ts'
 import type { Cancellable, PunctuationType } from '../../src/streams/processor.ts'
+import { useDrivers } from './fixtures/drivers.ts'
 
-const drivers: TopologyTestDriver[] = []
-const logs: Log[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  for (const driver of drivers.splice(0)) await driver.close()
-  for (const log of logs.splice(0)) await log.close()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const fx = useDrivers()
 
 interface Probe {
   fired: number[]
@@ -61,11 +52,10 @@ function tickTopology(type: PunctuationType, intervalMs: number, probe: Probe): 
 }
 
 async function drive(topology: Topology, log?: Log) {
-  const driver = await TopologyTestDriver.create(topology, {
+  const driver = await fx.create(topology, {
     initialWallClockTimeMs: 1000,
-    ...(log === undefined ? {} : { log }),
+    log,
   })
-  drivers.push(driver)
   return {
     driver,
     input: driver.createInputTopic('in', Serdes.String, Serdes.String),
@@ -98,20 +88,16 @@ describe('stream-time punctuation', () => {
   })
 
   it('continues the same series after a restart: nothing fires twice or is skipped', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-punctuation-restart-'))
-    dirs.push(dir)
+    const dir = fx.tempDir('vigil-punctuation-restart-')
     const probe: Probe = { fired: [] }
     const topology = tickTopology('streamTime', 10, probe)
 
-    const first = await Log.open({ dataDir: dir })
+    const first = await fx.openLog(dir)
     const run1 = await drive(topology, first)
     for (const t of [3, 12, 15]) run1.input.pipeInput('k', 'v', t)
-    await run1.driver.close()
-    drivers.splice(drivers.indexOf(run1.driver), 1)
-    await first.close()
+    await fx.close(run1.driver, first)
 
-    const second = await Log.open({ dataDir: dir })
-    logs.push(second)
+    const second = await fx.openLog(dir)
     const run2 = await drive(topology, second)
     // Stream time 15 was restored: 17 is not a new point, 20 is.
     for (const t of [17, 20]) run2.input.pipeInput('k', 'v', t)
@@ -122,12 +108,11 @@ describe('stream-time punctuation', () => {
   })
 
   it('commits its output exactly once with the record: a crash after forwarding leaves nothing, the rerun writes it once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-punctuation-crash-'))
-    dirs.push(dir)
+    const dir = fx.tempDir('vigil-punctuation-crash-')
     const probe: Probe = { fired: [], failAt: 12 }
     const topology = tickTopology('streamTime', 10, probe)
 
-    const first = await Log.open({ dataDir: dir })
+    const first = await fx.openLog(dir)
     const run1 = await drive(topology, first)
     run1.input.pipeInput('k', 'v', 3)
     let error: unknown
@@ -141,12 +126,9 @@ describe('stream-time punctuation', () => {
     expect((error as StreamsError).message).toContain('streamTime punctuation')
     // The crashed transaction's tick was not committed.
     expect(first.read('out', 0, 0, { maxRecords: 100 })).toHaveLength(1)
-    await run1.driver.close()
-    drivers.splice(drivers.indexOf(run1.driver), 1)
-    await first.close()
+    await fx.close(run1.driver, first)
 
-    const second = await Log.open({ dataDir: dir })
-    logs.push(second)
+    const second = await fx.openLog(dir)
     const run2 = await drive(topology, second)
     // The record at 12 was not committed: the new engine reprocesses it (stream time 3 restored) and
     // ticks, when the next pipe makes it process; 13 is no new point.
@@ -182,22 +164,18 @@ describe('wall-clock punctuation', () => {
   })
 
   it('commits with the punctuation: after a restart the store and output agree', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-wallclock-restart-'))
-    dirs.push(dir)
+    const dir = fx.tempDir('vigil-wallclock-restart-')
     const probe: Probe = { fired: [], failAt: 1200 }
     const topology = tickTopology('wallClock', 100, probe)
-    const first = await Log.open({ dataDir: dir })
+    const first = await fx.openLog(dir)
     const run1 = await drive(topology, first)
     run1.driver.advanceWallClockTime(100)
     expect(() => {
       run1.driver.advanceWallClockTime(100)
     }).toThrow(/wallClock punctuation/)
-    await run1.driver.close()
-    drivers.splice(drivers.indexOf(run1.driver), 1)
-    await first.close()
+    await fx.close(run1.driver, first)
 
-    const second = await Log.open({ dataDir: dir })
-    logs.push(second)
+    const second = await fx.openLog(dir)
     const run2 = await drive(topology, second)
     run2.driver.advanceWallClockTime(100)
     const all = second.read('out', 0, 0, { maxRecords: 100 }).map((r) => Serdes.String.deserialize(r.value))

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Log } from '../../src/log/index.ts'
 import { Serdes, type Serde, type Windowed } from '../../src/state/index.ts'
 import { StreamsBuilder } from '../../src/streams/builder.ts'
@@ -9,7 +6,8 @@ import type { Topology } from '../../src/streams/topology.ts'
 import type { EmitStrategy } from '../../src/streams/windowed-common.ts'
 import { WindowedSerdes } from '../../src/streams/windowed-serdes.ts'
 import { SessionWindows } from '../../src/streams/windows.ts'
-import { TopologyTestDriver, type TestInputTopic } from '../../src/testing/index.ts'
+import { type TestInputTopic } from '../../src/testing/index.ts'
+import { useDrivers } from './fixtures/drivers.ts'
 
 /*
  * Expected outputs are derived by hand from Kafka Streams' session semantics: a record at t joins
@@ -21,14 +19,7 @@ import { TopologyTestDriver, type TestInputTopic } from '../../src/testing/index
  * onWindowClose emits a session once stream time > its end + grace.
  */
 
-const drivers: TopologyTestDriver[] = []
-const logs: Log[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  for (const driver of drivers.splice(0)) await driver.close()
-  for (const log of logs.splice(0)) await log.close()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const fx = useDrivers()
 
 const sessionKey = WindowedSerdes.sessionWindowed(Serdes.String)
 
@@ -55,8 +46,7 @@ function countTopology(windows: SessionWindows, emitStrategy: EmitStrategy): Top
 }
 
 async function drive(topology: Topology, options: { log?: Log; partitions?: number } = {}) {
-  const driver = await TopologyTestDriver.create(topology, { initialWallClockTimeMs: 0, ...options })
-  drivers.push(driver)
+  const driver = await fx.create(topology, { initialWallClockTimeMs: 0, ...options })
   return {
     driver,
     input: driver.createInputTopic('in', Serdes.String, Serdes.Long),
@@ -171,8 +161,7 @@ describe('session windows: semantics table (gap 10, grace 5)', () => {
       )
       .toStream()
       .to('joined', { keySerde: sessionKey })
-    const driver = await TopologyTestDriver.create(builder.build(), { initialWallClockTimeMs: 0 })
-    drivers.push(driver)
+    const driver = await fx.create(builder.build(), { initialWallClockTimeMs: 0 })
     const input = driver.createInputTopic('in', Serdes.String, Serdes.Long)
     input.pipeInput('k', 1, 0)
     input.pipeInput('k', 2, 10)
@@ -198,11 +187,10 @@ describe('session windows over partitions and restarts', () => {
       .count({ name: 'sessions' })
       .toStream()
       .to('out', { keySerde: sessionKey, valueSerde: NullableLong as Serde<number> })
-    const driver = await TopologyTestDriver.create(builder.build(), {
+    const driver = await fx.create(builder.build(), {
       initialWallClockTimeMs: 0,
       partitions: 2,
     })
-    drivers.push(driver)
     const input = driver.createInputTopic('in', Serdes.String, Serdes.String)
     for (const [key, value, t] of [
       ['x', 'a', 1],
@@ -226,17 +214,13 @@ describe('session windows over partitions and restarts', () => {
   })
 
   async function restart(topology: Topology, before: number[], after: number[]) {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-session-restart-'))
-    dirs.push(dir)
-    const first = await Log.open({ dataDir: dir })
+    const dir = fx.tempDir('vigil-session-restart-')
+    const first = await fx.openLog(dir)
     const run1 = await drive(topology, { log: first })
     pipeAll(run1.input, before)
     const out1 = run1.output.readRecordsToList().map(show)
-    await run1.driver.close()
-    drivers.splice(drivers.indexOf(run1.driver), 1)
-    await first.close()
-    const second = await Log.open({ dataDir: dir })
-    logs.push(second)
+    await fx.close(run1.driver, first)
+    const second = await fx.openLog(dir)
     const run2 = await drive(topology, { log: second })
     pipeAll(run2.input, after)
     return { out1, out2: run2.output.readRecordsToList().map(show), run2 }

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Log } from '../../src/log/index.ts'
 import { Serdes, type Windowed } from '../../src/state/index.ts'
 import { StreamsBuilder } from '../../src/streams/builder.ts'
@@ -9,7 +6,8 @@ import type { Topology } from '../../src/streams/topology.ts'
 import type { EmitStrategy } from '../../src/streams/windowed-common.ts'
 import { WindowedSerdes } from '../../src/streams/windowed-serdes.ts'
 import { SlidingWindows } from '../../src/streams/windows.ts'
-import { TopologyTestDriver, type TestInputTopic } from '../../src/testing/index.ts'
+import { type TestInputTopic } from '../../src/testing/index.ts'
+import { useDrivers } from './fixtures/drivers.ts'
 
 /*
  * Expected outputs below are derived by hand from KIP-450's definition, not from the code: for a
@@ -19,14 +17,7 @@ import { TopologyTestDriver, type TestInputTopic } from '../../src/testing/index
  * record is late once stream time > t + d + grace. Per record, onUpdate emits by ascending start.
  */
 
-const drivers: TopologyTestDriver[] = []
-const logs: Log[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  for (const driver of drivers.splice(0)) await driver.close()
-  for (const log of logs.splice(0)) await log.close()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const fx = useDrivers()
 
 const windowedKey = WindowedSerdes.timeWindowed(Serdes.String)
 
@@ -48,8 +39,7 @@ function countTopology(windows: SlidingWindows, emitStrategy: EmitStrategy): Top
 }
 
 async function drive(topology: Topology, options: { log?: Log; partitions?: number } = {}) {
-  const driver = await TopologyTestDriver.create(topology, { initialWallClockTimeMs: 0, ...options })
-  drivers.push(driver)
+  const driver = await fx.create(topology, { initialWallClockTimeMs: 0, ...options })
   return {
     driver,
     input: driver.createInputTopic('in', Serdes.String, Serdes.Long),
@@ -191,11 +181,10 @@ describe('sliding windows: keys, partitions and queries', () => {
       .count({ name: 'counts' })
       .toStream()
       .to('out', { keySerde: windowedKey, valueSerde: Serdes.Long })
-    const driver = await TopologyTestDriver.create(builder.build(), {
+    const driver = await fx.create(builder.build(), {
       initialWallClockTimeMs: 0,
       partitions: 2,
     })
-    drivers.push(driver)
     const input = driver.createInputTopic('in', Serdes.String, Serdes.String)
     for (const [key, value, t] of [
       ['x', 'a', 20],
@@ -237,8 +226,7 @@ describe('sliding windows: keys, partitions and queries', () => {
       )
       .toStream()
       .to('joined', { keySerde: windowedKey })
-    const driver = await TopologyTestDriver.create(builder.build(), { initialWallClockTimeMs: 0 })
-    drivers.push(driver)
+    const driver = await fx.create(builder.build(), { initialWallClockTimeMs: 0 })
     const input = driver.createInputTopic('in', Serdes.String, Serdes.Long)
     input.pipeInput('k', 1, 10)
     input.pipeInput('k', 2, 13)
@@ -251,10 +239,9 @@ describe('sliding windows: keys, partitions and queries', () => {
 
 describe('sliding windows across a restart', () => {
   it('onWindowClose neither re-emits nor misses a window, and stream time is restored', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-sliding-restart-'))
-    dirs.push(dir)
+    const dir = fx.tempDir('vigil-sliding-restart-')
     const topology = countTopology(SlidingWindows.ofTimeDifferenceAndGrace(10, 5), 'onWindowClose')
-    const first = await Log.open({ dataDir: dir })
+    const first = await fx.openLog(dir)
     const run1 = await drive(topology, { log: first })
     pipeAll(run1.input, outOfOrder.slice(0, 4))
     expect(run1.output.readRecordsToList().map(show)).toEqual([
@@ -264,12 +251,9 @@ describe('sliding windows across a restart', () => {
       's@[11,21]=2',
       's@[13,23]=1',
     ])
-    await run1.driver.close()
-    drivers.splice(drivers.indexOf(run1.driver), 1)
-    await first.close()
+    await fx.close(run1.driver, first)
 
-    const second = await Log.open({ dataDir: dir })
-    logs.push(second)
+    const second = await fx.openLog(dir)
     const run2 = await drive(topology, { log: second })
     pipeAll(run2.input, outOfOrder.slice(4))
     expect(run2.late.readRecordsToList().map((r) => r.timestampMs)).toEqual([14])

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Log } from '../../src/log/index.ts'
 import { Serdes, type Windowed } from '../../src/state/index.ts'
 import { StreamsBuilder } from '../../src/streams/builder.ts'
@@ -10,7 +7,7 @@ import type { Topology } from '../../src/streams/topology.ts'
 import type { WindowedKTable } from '../../src/streams/windowed-common.ts'
 import { WindowedSerdes } from '../../src/streams/windowed-serdes.ts'
 import { SessionWindows, SlidingWindows, TimeWindows } from '../../src/streams/windows.ts'
-import { TopologyTestDriver } from '../../src/testing/index.ts'
+import { useDrivers } from './fixtures/drivers.ts'
 
 /*
  * wallClockCloseAfterMs: when no record has advanced stream time for that long on the engine's
@@ -18,12 +15,7 @@ import { TopologyTestDriver } from '../../src/testing/index.ts'
  * still close. Checked on wall-clock punctuations every min(wallClockCloseAfterMs, 1000) ms.
  */
 
-const drivers: TopologyTestDriver[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  for (const driver of drivers.splice(0)) await driver.close()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const fx = useDrivers()
 
 function show(r: { key: Windowed<string> | null; value: number }): string {
   return `${r.key?.key}@${r.key?.window.startMs}..${r.key?.window.endMs}=${r.value}`
@@ -44,11 +36,10 @@ function topology(windowing: Windowing, keySerde = WindowedSerdes.timeWindowed(S
 const closeAfter = { name: 'agg', emitStrategy: 'onWindowClose', wallClockCloseAfterMs: 1000 } as const
 
 async function drive(t: Topology, keySerde = WindowedSerdes.timeWindowed(Serdes.String), log?: Log) {
-  const driver = await TopologyTestDriver.create(t, {
+  const driver = await fx.create(t, {
     initialWallClockTimeMs: 0,
-    ...(log === undefined ? {} : { log }),
+    log,
   })
-  drivers.push(driver)
   return {
     driver,
     input: driver.createInputTopic('in', Serdes.String, Serdes.Long),
@@ -126,27 +117,22 @@ describe('wall-clock close', () => {
   })
 
   it('the advanced stream time survives a restart', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-wallclock-restart-'))
-    dirs.push(dir)
+    const dir = fx.tempDir('vigil-wallclock-restart-')
     const t = topology((g) => g.windowedBy(TimeWindows.ofSizeWithNoGrace(10)).count(closeAfter))
-    const first = await Log.open({ dataDir: dir })
+    const first = await fx.openLog(dir)
     const run1 = await drive(t, undefined, first)
     run1.input.pipeInput('s', 1, 5)
     run1.driver.advanceWallClockTime(1000)
     expect(run1.output.readRecordsToList().map(show)).toEqual(['s@0..10=1'])
-    await run1.driver.close()
-    drivers.splice(drivers.indexOf(run1.driver), 1)
-    await first.close()
-    const second = await Log.open({ dataDir: dir })
+    await fx.close(run1.driver, first)
+    const second = await fx.openLog(dir)
     const run2 = await drive(t, undefined, second)
     try {
       run2.input.pipeInput('s', 1, 9)
       expect(run2.late.readRecordsToList().map((r) => r.timestampMs)).toEqual([9])
       expect(run2.output.readRecordsToList()).toEqual([])
     } finally {
-      await run2.driver.close()
-      drivers.splice(drivers.indexOf(run2.driver), 1)
-      await second.close()
+      await fx.close(run2.driver, second)
     }
   })
 })

@@ -1,7 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Log } from '../../src/log/index.ts'
 import { Serdes } from '../../src/state/index.ts'
 import {
@@ -10,7 +7,6 @@ import {
   StreamsBuilder,
   StreamsError,
   TimeWindows,
-  TopologyTestDriver,
   WindowedSerdes,
   type EmitStrategy,
   type TestInputTopic,
@@ -18,15 +14,9 @@ import {
   type Windowed,
 } from '../../src/streams/index.ts'
 import { thrown } from './thrown.ts'
+import { useDrivers } from './fixtures/drivers.ts'
 
-const drivers: TopologyTestDriver[] = []
-const logs: Log[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  for (const driver of drivers.splice(0)) await driver.close()
-  for (const log of logs.splice(0)) await log.close()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const fx = useDrivers()
 
 const windowedKey = WindowedSerdes.timeWindowed(Serdes.String)
 
@@ -51,11 +41,10 @@ function sumTopology(windows: TimeWindows, emitStrategy: EmitStrategy, reduce = 
 }
 
 async function drive(topology: Topology, log?: Log) {
-  const driver = await TopologyTestDriver.create(topology, {
+  const driver = await fx.create(topology, {
     initialWallClockTimeMs: 0,
-    ...(log === undefined ? {} : { log }),
+    log,
   })
-  drivers.push(driver)
   return {
     driver,
     input: driver.createInputTopic('in', Serdes.String, Serdes.Long),
@@ -222,8 +211,7 @@ describe('window semantics: out-of-order records inside and after grace', () => 
       .toStream()
       .mapValues((r) => `${r.min}..${r.max}`)
       .to('out')
-    const driver = await TopologyTestDriver.create(builder.build(), { initialWallClockTimeMs: 0 })
-    drivers.push(driver)
+    const driver = await fx.create(builder.build(), { initialWallClockTimeMs: 0 })
     const input = driver.createInputTopic('in', Serdes.String, Serdes.Long)
     pipeAll(input, [
       [0, 5],
@@ -247,11 +235,10 @@ describe('windowed aggregation over partitions', () => {
       .count({ name: 'counts' })
       .toStream()
       .to('out', { valueSerde: Serdes.Long })
-    const driver = await TopologyTestDriver.create(builder.build(), {
+    const driver = await fx.create(builder.build(), {
       initialWallClockTimeMs: 0,
       partitions: 2,
     })
-    drivers.push(driver)
     const input = driver.createInputTopic('in', Serdes.String, Serdes.String)
     const records: [string, string, number][] = [
       ['x', 'a', 1],
@@ -288,23 +275,19 @@ describe('windowed aggregation over partitions', () => {
 
 describe('windowed aggregation across a restart', () => {
   it('onWindowClose neither re-emits nor misses a window when the engine and log reopen', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vigil-windowed-restart-'))
-    dirs.push(dir)
+    const dir = fx.tempDir('vigil-windowed-restart-')
     const topology = sumTopology(TimeWindows.ofSizeWithNoGrace(4), 'onWindowClose')
 
-    const first = await Log.open({ dataDir: dir })
+    const first = await fx.openLog(dir)
     const run1 = await drive(topology, first)
     pipeAll(
       run1.input,
       readings.slice(0, 7).map((v, t) => [t, v]),
     )
     expect(run1.output.readRecordsToList().map(show)).toEqual(['s@[0,4)=27'])
-    await run1.driver.close()
-    drivers.splice(drivers.indexOf(run1.driver), 1)
-    await first.close()
+    await fx.close(run1.driver, first)
 
-    const second = await Log.open({ dataDir: dir })
-    logs.push(second)
+    const second = await fx.openLog(dir)
     const run2 = await drive(topology, second)
     // Timestamps 7..11: stream time 8 closes [4,8), whose first three records came before the restart.
     pipeAll(

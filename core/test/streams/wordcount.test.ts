@@ -1,17 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { Log } from '../../src/log/index.ts'
 import { Serdes } from '../../src/state/index.ts'
-import { StreamsBuilder, StreamsEngine, TopologyTestDriver, type Topology } from '../../src/streams/index.ts'
+import { StreamsBuilder, StreamsEngine, type Topology } from '../../src/streams/index.ts'
+import { useDrivers } from './fixtures/drivers.ts'
 
-const drivers: TopologyTestDriver[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  for (const driver of drivers.splice(0)) await driver.close()
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
-})
+const fx = useDrivers()
 
 /** DESIGN.md's seed example, verbatim. */
 function wordCount(): Topology {
@@ -28,8 +21,7 @@ function wordCount(): Topology {
 
 describe('word count (the seed example)', () => {
   it('emits a running count per word occurrence and keeps the final counts queryable', async () => {
-    const driver = await TopologyTestDriver.create(wordCount())
-    drivers.push(driver)
+    const driver = await fx.create(wordCount())
     const input = driver.createInputTopic('streams-plaintext-input', Serdes.String, Serdes.String)
     const output = driver.createOutputTopic('streams-wordcount-output', Serdes.String, Serdes.Long)
 
@@ -101,8 +93,7 @@ describe('word count (the seed example)', () => {
         '',
       ].join('\n'),
     )
-    const driver = await TopologyTestDriver.create(topology, { applicationId: 'wc' })
-    drivers.push(driver)
+    const driver = await fx.create(topology, { applicationId: 'wc' })
     expect(driver.log.topics().map((t) => t.name)).toContain('wc-counts-store-repartition')
   })
 })
@@ -147,9 +138,8 @@ describe('word count across a restart', () => {
   }
 
   it('a restarted engine (engine and log closed and reopened) ends exactly where an uninterrupted one does', async () => {
-    const referenceDir = mkdtempSync(join(tmpdir(), 'vigil-wc-reference-'))
-    const restartedDir = mkdtempSync(join(tmpdir(), 'vigil-wc-restarted-'))
-    dirs.push(referenceDir, restartedDir)
+    const referenceDir = fx.tempDir('vigil-wc-reference-')
+    const restartedDir = fx.tempDir('vigil-wc-restarted-')
 
     const referenceLog = await openLog(referenceDir)
     const reference = await start(referenceLog)
