@@ -133,3 +133,47 @@ export interface StreamInternals {
 export interface TableInternals extends StreamInternals {
   readonly queryableStoreName: string | undefined
 }
+
+/** Internal: a grouped stream as its aggregations see it (KGroupedStream and its windowed streams). */
+export interface GroupedSource {
+  readonly graph: Graph
+  readonly node: string
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+  /** A key changed upstream: aggregations repartition by key first. */
+  readonly repartitionRequired: boolean
+}
+
+/** Where an aggregation keeps its state and what feeds it. */
+export interface AggregationInput {
+  readonly storeName: string
+  readonly keySerde: Serde<unknown>
+  readonly valueSerde: Serde<unknown>
+  /** The node the aggregation reads from: the grouped stream's, or its repartition topic's source. */
+  readonly parent: string
+}
+
+/**
+ * What an aggregation's materialized options choose: its store (`name`, or a generated one) and
+ * serdes (`keySerde`, or the grouped stream's; `valueSerde`, or `defaultValueSerde`); and its parent,
+ * after repartitioning through a topic named after the store when the grouped stream requires it.
+ */
+export function aggregationInput(
+  source: GroupedSource,
+  options: {
+    readonly name?: string | undefined
+    readonly keySerde?: Serde<unknown> | undefined
+    readonly valueSerde?: Serde<unknown> | undefined
+  },
+  defaultValueSerde: Serde<unknown>,
+): AggregationInput {
+  const { graph } = source
+  const storeName = options.name ?? graph.name('KSTREAM-AGGREGATE-STATE-STORE')
+  const keySerde = options.keySerde ?? source.keySerde
+  const valueSerde = options.valueSerde ?? defaultValueSerde
+  const parent = repartitionIfRequired(graph, source.node, storeName, source.repartitionRequired, {
+    keySerde,
+    valueSerde: source.valueSerde,
+  })
+  return { storeName, keySerde, valueSerde, parent }
+}

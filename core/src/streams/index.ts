@@ -1,3 +1,5 @@
+// The DSL modules reference each other (streams ↔ tables ↔ windowed streams); import them through
+// this index (the package's export), which loads them in an order that works.
 export { StreamsError, streamsErrorCodes, type StreamsErrorCode } from './errors.ts'
 export { JoinWindows, SessionWindows, SlidingWindows, TimeWindows, type Window } from './windows.ts'
 export { StreamsBuilder } from './builder.ts'

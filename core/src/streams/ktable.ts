@@ -1,4 +1,4 @@
-import type { KeyValue, Serde } from '../state/index.ts'
+import type { KeyValue, Serde, Windowed } from '../state/index.ts'
 import { StreamsError } from './errors.ts'
 import {
   DEFAULT_SERDE,
@@ -268,4 +268,38 @@ function tableOf<K, V>(internals: TableInternals): KTable<K, V> {
     valueSerde ?? DEFAULT_SERDE,
     queryableStoreName,
   )
+}
+
+/** The result of a windowed aggregation: a KTable keyed by `Windowed<K>`, plus its late records. */
+export class WindowedKTable<K, V, VA> extends KTable<Windowed<K>, VA> {
+  readonly #graph: Graph
+  readonly #node: { readonly result: string; addLateChild(): string }
+  readonly #inputKeySerde: Serde<unknown>
+  readonly #inputValueSerde: Serde<unknown>
+
+  /** Internal: from the windowed aggregations. */
+  constructor(
+    graph: Graph,
+    node: { readonly result: string; addLateChild(): string },
+    keySerde: Serde<unknown>,
+    valueSerde: Serde<unknown>,
+    store: string,
+    input: { keySerde: Serde<unknown>; valueSerde: Serde<unknown> },
+  ) {
+    super(graph, node.result, keySerde, valueSerde, store)
+    this.#graph = graph
+    this.#node = node
+    this.#inputKeySerde = input.keySerde
+    this.#inputValueSerde = input.valueSerde
+  }
+
+  /**
+   * Beyond Kafka Streams: the input records this aggregation dropped as late (all their windows
+   * closed), unchanged, in processing order. Call before `build()`; each call adds another stream
+   * of the same records.
+   */
+  lateRecords(): KStream<K, V> {
+    const child = this.#node.addLateChild()
+    return new KStream<K, V>(this.#graph, child, this.#inputKeySerde, this.#inputValueSerde, false)
+  }
 }

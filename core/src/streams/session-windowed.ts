@@ -1,6 +1,6 @@
 import { Serdes, type Serde } from '../state/index.ts'
 import { DEFAULT_SERDE } from './graph.ts'
-import type { GroupedSource } from './grouped-stream.ts'
+import type { GroupedSource } from './graph.ts'
 import { WindowedSerdes } from './windowed-serdes.ts'
 import {
   WindowedKStreamBase,

@@ -1,5 +1,5 @@
 import type { Fold } from './graph.ts'
-import type { GroupedSource } from './grouped-stream.ts'
+import type { GroupedSource } from './graph.ts'
 import { emitClosedWindows } from './time-windowed.ts'
 import type { Stamped } from './windowed-serdes.ts'
 import { fetchKeyRange, FoldWindowedKStream, type WindowedKind } from './windowed-common.ts'

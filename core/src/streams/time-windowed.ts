@@ -1,5 +1,5 @@
 import type { Fold } from './graph.ts'
-import type { GroupedSource } from './grouped-stream.ts'
+import type { GroupedSource } from './graph.ts'
 import type { Stamped } from './windowed-serdes.ts'
 import { FoldWindowedKStream, type WindowedKind } from './windowed-common.ts'
 import type { TimeWindows } from './windows.ts'

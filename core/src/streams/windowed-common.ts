@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { Serdes, type Serde, type Windowed } from '../state/index.ts'
+import { Serdes, type Serde } from '../state/index.ts'
 import { StreamsError } from './errors.ts'
 import { parseOrThrow, windowedMaterializedSchema } from './options.ts'
 import {
@@ -8,13 +8,15 @@ import {
   DEFAULT_SERDE,
   passThrough,
   reduceFold,
+  aggregationInput,
   type Fold,
+  type GroupedSource,
   type Graph,
   type Materialized,
 } from './graph.ts'
-import { aggregationInput, type GroupedSource } from './grouped-stream.ts'
-import { KStream } from './kstream.ts'
-import { KTable } from './ktable.ts'
+import { WindowedKTable } from './ktable.ts'
+
+export { WindowedKTable }
 import { stampedSerde, WindowedSerdes } from './windowed-serdes.ts'
 import type {
   Forward,
@@ -412,40 +414,6 @@ export function fetchKeyRange(
     startMs: e.key.window.startMs,
     value: e.value,
   }))
-}
-
-/** The result of a windowed aggregation: a KTable keyed by `Windowed<K>`, plus its late records. */
-export class WindowedKTable<K, V, VA> extends KTable<Windowed<K>, VA> {
-  readonly #graph: Graph
-  readonly #node: WindowedNode
-  readonly #inputKeySerde: Serde<unknown>
-  readonly #inputValueSerde: Serde<unknown>
-
-  /** Internal: from the windowed aggregations. */
-  constructor(
-    graph: Graph,
-    node: WindowedNode,
-    keySerde: Serde<unknown>,
-    valueSerde: Serde<unknown>,
-    store: string,
-    input: { keySerde: Serde<unknown>; valueSerde: Serde<unknown> },
-  ) {
-    super(graph, node.result, keySerde, valueSerde, store)
-    this.#graph = graph
-    this.#node = node
-    this.#inputKeySerde = input.keySerde
-    this.#inputValueSerde = input.valueSerde
-  }
-
-  /**
-   * Beyond Kafka Streams: the input records this aggregation dropped as late (all their windows
-   * closed), unchanged, in processing order. Call before `build()`; each call adds another stream
-   * of the same records.
-   */
-  lateRecords(): KStream<K, V> {
-    const child = this.#node.addLateChild()
-    return new KStream<K, V>(this.#graph, child, this.#inputKeySerde, this.#inputValueSerde, false)
-  }
 }
 
 /** Throws INVALID_ARGUMENT for a windowedBy() argument of the wrong kind. */
