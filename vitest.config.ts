@@ -19,6 +19,9 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: under('.int.test.ts'),
+          // One file at a time: they share real services (the Kafka test broker, which the outage
+          // test stops and starts) and measure crash recovery against wall-clock deadlines.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },

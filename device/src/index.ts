@@ -1,2 +1,1 @@
-// @vigil/device has no code yet; see the open issues.
-export {}
+export * from './replicate/index.ts'
