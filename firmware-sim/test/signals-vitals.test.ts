@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { VitalReading } from '../src/signals/index.ts'
-import { mean, run, scenarioOf } from './signals-helpers.ts'
+import { mean, rrIntervals, run, scenarioOf } from './signals-helpers.ts'
 
 const finger = { id: 'finger', transport: 'serial', profile: 'pulse-oximeter' }
 const temp = { id: 'temp', transport: 'ble', profile: 'thermometer' }
@@ -88,5 +88,16 @@ describe('vitals', () => {
     expect(battery[0]!.percent).toBe(80)
     expect(battery[6]!.percent).toBe(70)
     expect(battery[11]!.percent).toBe(62)
+  })
+
+  it('every RR interval, the first included, is the gap between two R peaks of the ground truth', () => {
+    const chest = { id: 'chest', transport: 'ble', profile: 'ecg-patch' }
+    for (const seed of [1, 2, 3, 4, 5]) {
+      const c = run(scenarioOf({ sensors: [chest] }), 20_000, { seed })
+      const reported = only(c.vitals, 'heart-rate').flatMap((v) => v.rrIntervalsMs)
+      const truth = rrIntervals(c.rPeaks)
+      expect(reported.length).toBeGreaterThan(10)
+      expect(reported).toEqual(truth.slice(0, reported.length))
+    }
   })
 })

@@ -29,7 +29,9 @@ export class RateTracker {
       const b = this.#beats.beat(this.#k)
       if (b.tMs > tMs) break
       const prev = this.#recent[this.#recent.length - 1]!
-      if (b.tMs >= 0) rrIntervalsMs.push(b.tMs - prev)
+      // An interval is reported only between two beats of the run (a device has no beat before it
+      // started), so every RR interval is the gap between two R peaks of the ground truth.
+      if (b.tMs >= 0 && prev >= 0) rrIntervalsMs.push(b.tMs - prev)
       this.#recent.push(b.tMs)
       if (this.#recent.length > RATE_AVERAGE_BEATS + 1) this.#recent.shift()
       this.#k++
