@@ -1,1 +1,2 @@
-export * from './replicate/index.ts'
+// @vigil/device has no code yet; see the open issues.
+export {}
