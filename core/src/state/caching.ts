@@ -1,4 +1,4 @@
-import { StoreLayer } from './layer.ts'
+import { StoreLayer, type WriteBuffered } from './layer.ts'
 import { checkBound, checkKey, checkSession, checkTime, checkValue } from './bytes-stores.ts'
 import { StateError } from './errors.ts'
 import {
@@ -32,15 +32,7 @@ type Bytes = Uint8Array
 /** Bookkeeping per buffered entry, in bytes (array slots, key copy header, value reference). */
 export const ENTRY_OVERHEAD_BYTES = 64
 
-/** A store with a bounded write buffer. */
-export interface WriteBuffered {
-  readonly maxBufferedBytes: number
-  bufferedBytes(): number
-}
-
-export function isWriteBuffered(store: object): store is WriteBuffered {
-  return typeof (store as Partial<WriteBuffered>).bufferedBytes === 'function'
-}
+export { isWriteBuffered, type WriteBuffered } from './layer.ts'
 
 class WriteBuffer {
   readonly entries = new SortedBytesMap<Bytes | null>()

@@ -8,6 +8,7 @@ export {
   type SessionStoreOptions,
   type WindowStoreOptions,
 } from './options.ts'
+export { writeBufferFill } from './layer.ts'
 export { Position } from './position.ts'
 export { queryStore, type QueryOptions, type QueryResult } from './query.ts'
 export { Serdes, type Serde } from './serdes.ts'

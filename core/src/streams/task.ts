@@ -8,10 +8,9 @@ import {
   type RecordInput,
 } from '../log/index.ts'
 import {
-  DEFAULT_MAX_BUFFERED_BYTES,
   Stores,
+  writeBufferFill,
   type KeyValueStore,
-  type Metered,
   type SessionStore,
   type WindowStore,
 } from '../state/index.ts'
@@ -117,9 +116,6 @@ function partitionTimeMetadata(partitionTimeMs: number): string {
 }
 
 const PUNCTUATION_TYPES: readonly PunctuationType[] = ['streamTime', 'wallClock']
-
-/** At-least-once commits state early once a store's write buffer holds this much (half its bound). */
-const STATE_BUFFER_COMMIT_BYTES = DEFAULT_MAX_BUFFERED_BYTES / 2
 
 interface Schedule {
   readonly node: string
@@ -434,8 +430,8 @@ export class Task {
   /** True when a store's write buffer is over half full: commit state before it overflows. */
   get stateBufferFilling(): boolean {
     return this.allStores().some((store) => {
-      const metrics = (store as Partial<Metered>).metrics?.()
-      return metrics !== undefined && metrics.bufferedBytes > STATE_BUFFER_COMMIT_BYTES
+      const fill = writeBufferFill(store)
+      return fill !== undefined && fill.bytes > fill.maxBytes / 2
     })
   }
 
