@@ -1,0 +1,196 @@
+// Replication throughput and latency against the single local broker (issue 5, "Benchmark"), in
+// one run: (a) a plain kafkajs idempotent producer sending the same records — the client's own
+// ceiling here — and (b) the exactly-once replicator draining the same records from the local log.
+// Then append-to-visible-upstream latency at 5,000 records/s, and the backlog drain rate against
+// the live rate of a 32-patient ward.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Log } from '@vigil/core'
+import { Kafka, logLevel } from 'kafkajs'
+import { Replicator } from '../device/src/index.ts'
+import { startKafka } from '../test/kafka/harness.ts'
+import { median, percentile, report } from './report.ts'
+
+const RECORDS = 100_000
+const VALUE_BYTES = 100
+const PARTITIONS = 4
+const ROUNDS = 3
+const LIVE_RPS = 5_000
+const LIVE_SECONDS = 5
+/** A ward of 32 patients, each ~10 records/s (ECG and PPG blocks of 200 ms, accelerometer, vitals). */
+const WARD_LIVE_RPS = 32 * 10
+
+const kafka = await startKafka(1)
+const client = new Kafka({ clientId: 'vigil-bench', brokers: kafka.bootstrap, logLevel: logLevel.NOTHING })
+const admin = client.admin()
+await admin.connect()
+const run = Date.now().toString(36)
+const value = Buffer.alloc(VALUE_BYTES, 0x61)
+const keyOf = (i: number): Buffer => Buffer.from(`patient-${i % 32}`)
+
+async function plainProducerRps(round: number): Promise<number> {
+  const topic = `bench.plain.${run}.${round}`
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true })
+  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  const started = performance.now()
+  const batch = 5_000
+  for (let i = 0; i < RECORDS; i += batch) {
+    await producer.sendBatch({
+      acks: -1,
+      topicMessages: [
+        {
+          topic,
+          messages: Array.from({ length: batch }, (_, j) => ({
+            key: keyOf(i + j),
+            value,
+            timestamp: String(Date.now()),
+          })),
+        },
+      ],
+    })
+  }
+  const rps = RECORDS / ((performance.now() - started) / 1000)
+  await producer.disconnect()
+  return rps
+}
+
+async function withLog<T>(work: (log: Log) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-bench-replicate-'))
+  const log = await Log.open({ dataDir: dir })
+  try {
+    await log.createTopic('vitals', { partitions: PARTITIONS, priorityClass: 'vitals' })
+    return await work(log)
+  } finally {
+    await log.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function caughtUp(replicator: Replicator, log: Log): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (
+        replicator.status().every((s) => (s.replicatedOffset ?? -1) >= log.endOffset(s.topic, s.partition))
+      ) {
+        replicator.off('committed', check)
+        resolve()
+      }
+    }
+    replicator.on('committed', check)
+    check()
+  })
+}
+
+/** Backlog drain: from the first commit (recovery excluded) until everything is upstream. */
+async function replicatorRps(round: number): Promise<number> {
+  return withLog(async (log) => {
+    for (let i = 0; i < RECORDS; i += 5_000) {
+      await log.appendBatch(
+        'vitals',
+        Array.from({ length: 5_000 }, (_, j) => ({ key: keyOf(i + j), value })),
+      )
+    }
+    let firstCommit = 0
+    let firstRecords = 0
+    const replicator = await Replicator.start(log, {
+      brokers: kafka.bootstrap,
+      gatewayId: `bench-${run}-${round}`,
+    })
+    replicator.once('committed', (e) => {
+      firstCommit = performance.now()
+      firstRecords = e.records
+    })
+    await caughtUp(replicator, log)
+    const rps = (RECORDS - firstRecords) / ((performance.now() - firstCommit) / 1000)
+    await replicator.close()
+    return rps
+  })
+}
+
+/** Appends at LIVE_RPS for LIVE_SECONDS; a read_committed consumer measures append → visible upstream. */
+async function upstreamLatencies(): Promise<number[]> {
+  return withLog(async (log) => {
+    const gatewayId = `bench-live-${run}`
+    const replicator = await Replicator.start(log, { brokers: kafka.bootstrap, gatewayId })
+    await log.append('vitals', { key: keyOf(0), value })
+    await caughtUp(replicator, log) // topics created, producers recovered
+    const latencies: number[] = []
+    const consumer = client.consumer({ groupId: `bench-live-${run}`, maxWaitTimeInMs: 10 })
+    await consumer.connect()
+    await consumer.subscribe({ topics: [`vigil.${gatewayId}.vitals`], fromBeginning: false })
+    const total = LIVE_RPS * LIVE_SECONDS
+    let all: () => void = () => undefined
+    const received = new Promise<void>((resolve) => {
+      all = resolve
+    })
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        const sentAt = Number(message.headers?.['bench.sent-at']?.toString())
+        if (Number.isFinite(sentAt)) latencies.push(performance.timeOrigin + performance.now() - sentAt)
+        if (latencies.length >= total) all()
+        return Promise.resolve()
+      },
+    })
+    await new Promise((resolve) => setTimeout(resolve, 2_000)) // the consumer's first fetch position is 'latest'
+    const perTick = LIVE_RPS / 100
+    const started = performance.now()
+    for (let tick = 0; tick < LIVE_SECONDS * 100; tick++) {
+      const now = performance.timeOrigin + performance.now()
+      await log.appendBatch(
+        'vitals',
+        Array.from({ length: perTick }, (_, j) => ({
+          key: keyOf(tick * perTick + j),
+          value,
+          headers: { 'bench.sent-at': Buffer.from(String(now)) },
+        })),
+      )
+      const next = started + (tick + 1) * 10
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())))
+    }
+    await Promise.race([received, new Promise((resolve) => setTimeout(resolve, 30_000))])
+    await consumer.disconnect()
+    await replicator.close()
+    return latencies
+  })
+}
+
+const producer: number[] = []
+const replicator: number[] = []
+for (let round = 0; round < ROUNDS; round++) {
+  // Interleaved, so both see the same machine load.
+  producer.push(await plainProducerRps(round))
+  replicator.push(await replicatorRps(round))
+}
+const latencies = await upstreamLatencies()
+await admin.disconnect()
+await kafka.stop()
+
+const producerRps = median(producer)
+const replicatorRpsMedian = median(replicator)
+const p99 = percentile(latencies, 0.99)
+report('replicate', [
+  { metric: 'producer_rps', value: producerRps },
+  {
+    metric: 'replicator_rps',
+    value: replicatorRpsMedian,
+    target: '≥ 100,000',
+    ok: replicatorRpsMedian >= 100_000,
+  },
+  {
+    metric: 'replicator_vs_producer',
+    value: replicatorRpsMedian / producerRps,
+    target: '≥ 0.8',
+    ok: replicatorRpsMedian / producerRps >= 0.8,
+  },
+  { metric: 'upstream_p50_ms', value: percentile(latencies, 0.5) },
+  { metric: 'upstream_p99_ms', value: p99, target: `≤ 100 at ${LIVE_RPS} rec/s`, ok: p99 <= 100 },
+  { metric: 'upstream_received_ratio', value: latencies.length / (LIVE_RPS * LIVE_SECONDS) },
+  {
+    metric: 'drain_vs_live',
+    value: replicatorRpsMedian / WARD_LIVE_RPS,
+    target: `≥ 20 (ward ${WARD_LIVE_RPS} rec/s)`,
+    ok: replicatorRpsMedian / WARD_LIVE_RPS >= 20,
+  },
+])

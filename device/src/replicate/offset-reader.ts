@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto'
+import type { Admin, Kafka } from 'kafkajs'
+import { ReplicatorError } from './errors.ts'
+
+/*
+ * offset record (topic vigil.replication-offsets, compacted)
+ *   key   => utf8 "<gatewayId>/<local topic>/<partition>"
+ *   value => utf8 JSON { v: 1, gatewayId, topic, partition, nextOffset, upstreamTopic, committedAtMs }
+ * nextOffset is the first local offset NOT yet replicated (Kafka's committed-offset convention).
+ */
+export interface OffsetRecord {
+  readonly v: 1
+  readonly gatewayId: string
+  readonly topic: string
+  readonly partition: number
+  readonly nextOffset: number
+  readonly upstreamTopic: string
+  readonly committedAtMs: number
+}
+
+export function offsetKey(gatewayId: string, topic: string, partition: number): string {
+  return `${gatewayId}/${topic}/${partition}`
+}
+
+function parseOffsetRecord(value: Buffer): OffsetRecord | undefined {
+  try {
+    const parsed = JSON.parse(value.toString('utf8')) as Partial<OffsetRecord>
+    return parsed.v === 1 && Number.isSafeInteger(parsed.nextOffset) ? (parsed as OffsetRecord) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** What kafkajs decodes for each record of a fetched batch (runtime fields, not in its typings). */
+interface RawRecord {
+  readonly offset: string
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly isControlRecord: boolean
+  readonly batchContext: { readonly producerId: string; readonly inTransaction: boolean }
+}
+
+/** Control record key => version:i16 type:i16; type 0 = ABORT, 1 = COMMIT. */
+function isCommitMarker(key: Buffer | null): boolean {
+  return key !== null && key.length >= 4 && key.readInt16BE(2) === 1
+}
+
+/**
+ * Reads this gateway's committed offset records to the end of the topic.
+ *
+ * Read-committed is resolved here, not by kafkajs: kafkajs 2.2.4 filters aborted records with a
+ * list it assumes is sorted by first offset, but Kafka returns aborted transactions in the order
+ * they ended, so when several producers' transactions interleave on one partition — exactly this
+ * topic after a crash — an aborted offset record can pass as committed (and the replicator would
+ * skip a batch). So this reads uncommitted, holds each producer's transactional records until its
+ * next control record, and keeps them only on a COMMIT marker; records of a transaction still open
+ * are not committed. Requests made while a pass is queued share it; a request always gets a pass that started
+ * after it, so it sees every transaction committed before the request. Callers first initialise
+ * their transactional producer, which aborts (or completes) any transaction a crashed instance left
+ * open — until then the last stable offset would stop before it.
+ */
+export class OffsetReader {
+  readonly #kafka: Kafka
+  readonly #admin: Admin
+  readonly #topic: string
+  readonly #gatewayId: string
+  readonly #groupPrefix: string
+  readonly #timeoutMs: number
+  #queued: Promise<Map<string, OffsetRecord>> | undefined
+  #chain: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    kafka: Kafka,
+    admin: Admin,
+    topic: string,
+    gatewayId: string,
+    groupPrefix: string,
+    timeoutMs: number,
+  ) {
+    this.#kafka = kafka
+    this.#admin = admin
+    this.#topic = topic
+    this.#gatewayId = gatewayId
+    this.#groupPrefix = groupPrefix
+    this.#timeoutMs = timeoutMs
+  }
+
+  /** All of this gateway's offset records, keyed by `offsetKey`. */
+  read(): Promise<Map<string, OffsetRecord>> {
+    if (this.#queued) return this.#queued
+    const pass = this.#chain.then(() => {
+      this.#queued = undefined
+      return this.#pass()
+    })
+    this.#queued = pass
+    this.#chain = pass.catch(() => undefined)
+    return pass
+  }
+
+  async #pass(): Promise<Map<string, OffsetRecord>> {
+    const found = new Map<string, OffsetRecord>()
+    // `offset` is the last stable offset (kafkajs lists offsets read_committed); below it, nothing: skip.
+    const ends = await this.#admin.fetchTopicOffsets(this.#topic)
+    const remaining = new Set<number>()
+    for (const { partition, offset, low } of ends) {
+      if (Number(offset) > Number(low)) remaining.add(partition)
+    }
+    if (remaining.size === 0) return found
+    /** Per offsets-topic partition, per producer id: the records of its open transaction. */
+    const open = new Map<string, Map<string, OffsetRecord | undefined>>()
+    const prefix = `${this.#gatewayId}/`
+    // A fresh group each pass: a member of a crashed process would otherwise stall the join until it expires.
+    const consumer = this.#kafka.consumer({
+      groupId: `${this.#groupPrefix}.${randomUUID()}`,
+      readUncommitted: true,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 250,
+    })
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const done = new Promise<void>((resolve, reject) => {
+        timer = setTimeout(() => {
+          reject(
+            new ReplicatorError(
+              'OFFSET_READ_TIMEOUT',
+              `reading ${this.#topic} to its last stable offset took over ${this.#timeoutMs} ms (partitions left: ${[...remaining.keys()].join(',')}); retrying`,
+              { retriable: true },
+            ),
+          )
+        }, this.#timeoutMs)
+        // Done with a partition once a fetch reached its high watermark (fetched after this pass began).
+        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+          if (Number(payload.lastOffset) + 1 >= Number(payload.highWatermark))
+            remaining.delete(payload.partition)
+          if (remaining.size === 0) resolve()
+        })
+        consumer.on(consumer.events.CRASH, ({ payload }) => {
+          reject(payload.error)
+        })
+      })
+      await consumer.connect()
+      await consumer.subscribe({ topics: [this.#topic], fromBeginning: true })
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: ({ batch }) => {
+          const raw = (batch as unknown as { messagesWithinOffset?: RawRecord[] }).messagesWithinOffset
+          if (!raw)
+            throw new Error(
+              'kafkajs Batch.messagesWithinOffset is missing; the offsets reader needs kafkajs 2.2.x',
+            )
+          for (const record of raw) {
+            const { producerId, inTransaction } = record.batchContext
+            const txKey = `${batch.partition}/${producerId}`
+            if (record.isControlRecord) {
+              const txRecords = open.get(txKey)
+              open.delete(txKey)
+              if (txRecords && isCommitMarker(record.key)) {
+                for (const [key, value] of txRecords) {
+                  if (value) found.set(key, value)
+                  else found.delete(key)
+                }
+              }
+              continue
+            }
+            const key = record.key?.toString('utf8')
+            if (key?.startsWith(prefix) !== true) continue
+            const value = record.value ? parseOffsetRecord(record.value) : undefined
+            if (inTransaction) {
+              let txRecords = open.get(txKey)
+              if (!txRecords) open.set(txKey, (txRecords = new Map<string, OffsetRecord | undefined>()))
+              txRecords.set(key, value)
+            } else if (value) found.set(key, value)
+            else found.delete(key)
+          }
+          return Promise.resolve()
+        },
+      })
+      await done
+      return found
+    } finally {
+      clearTimeout(timer)
+      await consumer.disconnect().catch(() => undefined)
+    }
+  }
+}

@@ -1,0 +1,126 @@
+// Fail-over on the 3-broker cluster (replication factor 3, min.insync.replicas 2): the leader of
+// an upstream partition is killed (SIGKILL) mid-stream; replication continues on the new leader
+// with no loss and no duplicates. The killed broker is restarted afterwards.
+import { Log } from '@vigil/core'
+import { Kafka, logLevel } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { broker, KAFKA_START_TIMEOUT_MS, startKafka, type LocalKafka } from '../../../test/kafka/harness.ts'
+import { HEADER_LOCAL_OFFSET, Replicator, type CommitEvent } from '../../src/index.ts'
+import { byPartition, readCommitted, tempDir, uniqueName } from './fixtures/upstream.ts'
+import { caughtUp } from './fixtures/wait.ts'
+
+let kafka: LocalKafka
+beforeAll(async () => {
+  kafka = await startKafka(3)
+}, KAFKA_START_TIMEOUT_MS)
+afterAll(async () => {
+  await kafka.stop()
+}, KAFKA_START_TIMEOUT_MS)
+
+async function leaderOf(topic: string, partition: number): Promise<number> {
+  const admin = new Kafka({
+    clientId: 'vigil-test',
+    brokers: kafka.bootstrap,
+    logLevel: logLevel.NOTHING,
+  }).admin()
+  await admin.connect()
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] })
+    return topics[0]!.partitions.find((p) => p.partitionId === partition)!.leader
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+describe('Replicator fail-over (3 brokers, leader killed)', () => {
+  it('keeps replicating exactly once when the partition leader dies', async (ctx) => {
+    const dir = await tempDir('vigil-replicate-failover')
+    const log = await Log.open({ dataDir: dir.path })
+    const gatewayId = uniqueName('gw-failover')
+    const upstreamTopic = `vigil.${gatewayId}.vitals`
+    let replicator: Replicator | undefined
+    let killed: 1 | 2 | 3 | undefined
+    const stream = { on: true }
+    try {
+      await log.createTopic('vitals', { partitions: 2, priorityClass: 'vitals' })
+      const started = Date.now()
+      const timeline: string[] = []
+      replicator = await Replicator.start(
+        log,
+        {
+          brokers: kafka.bootstrap,
+          gatewayId,
+          replicationFactor: 3,
+          maxBatchRecords: 500,
+          backoff: { initialMs: 100, maxMs: 1_000 },
+        },
+        { logger: (e) => timeline.push(`${Date.now() - started} ms ${e.level}: ${e.message}`) },
+      )
+      // The fail-over's timeline, for a post-mortem.
+      ctx.onTestFailed(() => {
+        console.log(timeline.join('\n'))
+      })
+      let appended = 0
+      const appender = (async () => {
+        while (stream.on) {
+          await log.appendBatch(
+            'vitals',
+            Array.from({ length: 10 }, (_, j) => ({
+              key: Buffer.from(`patient-${(appended + j) % 9}`),
+              value: Buffer.from(`i=${appended + j}`),
+            })),
+          )
+          appended += 10
+          await new Promise((resolve) => setTimeout(resolve, 10))
+        }
+      })()
+      // Mid-stream: once a few hundred records of partition 0 are upstream, kill its leader.
+      await new Promise<void>((resolve) => {
+        const onCommit = (e: CommitEvent): void => {
+          if (e.partition !== 0 || e.nextOffset < 300) return
+          replicator!.off('committed', onCommit)
+          resolve()
+        }
+        replicator!.on('committed', onCommit)
+      })
+      const leader = await leaderOf(upstreamTopic, 0)
+      expect([1, 2, 3]).toContain(leader)
+      killed = leader as 1 | 2 | 3
+      await broker('kill', killed, 3)
+      const committedBefore = replicator.status()[0]!.replicatedOffset!
+      // Keep streaming until partition 0 has committed well past the kill (on a new leader).
+      await new Promise<void>((resolve) => {
+        const onCommit = (e: CommitEvent): void => {
+          if (e.partition !== 0 || e.nextOffset < committedBefore + 300) return
+          replicator!.off('committed', onCommit)
+          resolve()
+        }
+        replicator!.on('committed', onCommit)
+      })
+      stream.on = false
+      await appender
+      await caughtUp(replicator, log, 60_000)
+      expect(await leaderOf(upstreamTopic, 0)).not.toBe(killed)
+
+      const upstream = byPartition(await readCommitted(kafka.bootstrap, [upstreamTopic]))
+      let total = 0
+      for (const p of [0, 1]) {
+        const local = log
+          .read('vitals', p, 0, { maxRecords: 100_000 })
+          .map((r) => `${r.offset}:${Buffer.from(r.value).toString()}`)
+        const remote = (upstream.get(p) ?? []).map(
+          (r) => `${r.headers[HEADER_LOCAL_OFFSET]}:${r.value?.toString()}`,
+        )
+        expect(remote).toEqual(local)
+        total += remote.length
+      }
+      expect(total).toBe(appended)
+    } finally {
+      stream.on = false
+      await replicator?.close()
+      await log.close()
+      await dir.remove()
+      if (killed !== undefined) await broker('start', killed, 3)
+    }
+  }, 180_000)
+})
