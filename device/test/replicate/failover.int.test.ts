@@ -6,7 +6,14 @@ import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { broker, KAFKA_START_TIMEOUT_MS, startKafka, type LocalKafka } from '../../../test/kafka/harness.ts'
 import { HEADER_LOCAL_OFFSET, Replicator, type CommitEvent } from '../../src/index.ts'
-import { byPartition, readCommitted, tempDir, uniqueName } from './fixtures/upstream.ts'
+import {
+  byPartition,
+  readCommitted,
+  readCommittedJava,
+  tempDir,
+  uniqueName,
+  type UpstreamRecord,
+} from './fixtures/upstream.ts'
 import { caughtUp } from './fixtures/wait.ts'
 
 let kafka: LocalKafka
@@ -30,6 +37,22 @@ async function leaderOf(topic: string, partition: number): Promise<number> {
   } finally {
     await admin.disconnect()
   }
+}
+
+/** Where an upstream view departs from the local log: counts, and local offsets seen more than once (with their upstream offsets). */
+function explain(local: string[], view: UpstreamRecord[]): string {
+  const at = new Map<string, number[]>()
+  for (const r of view) {
+    const id = r.headers[HEADER_LOCAL_OFFSET] ?? '?'
+    at.set(id, [...(at.get(id) ?? []), r.offset])
+  }
+  const dup = [...at].filter(([, offsets]) => offsets.length > 1)
+  const missing = local.filter((l) => !at.has(l.split(':')[0]!)).length
+  const runs =
+    dup.length > 0
+      ? `local ${dup[0]![0]}..${dup.at(-1)![0]} at upstream ${JSON.stringify(dup[0]![1])}..${JSON.stringify(dup.at(-1)![1])}`
+      : ''
+  return `  local ${local.length}, upstream ${view.length} (offsets ${view[0]?.offset}..${view.at(-1)?.offset}), duplicated local offsets ${dup.length} ${runs}, missing ${missing}`
 }
 
 describe('Replicator fail-over (3 brokers, leader killed)', () => {
@@ -102,17 +125,35 @@ describe('Replicator fail-over (3 brokers, leader killed)', () => {
       await caughtUp(replicator, log, 60_000)
       expect(await leaderOf(upstreamTopic, 0)).not.toBe(killed)
 
-      const upstream = byPartition(await readCommitted(kafka.bootstrap, [upstreamTopic]))
+      // Ground truth: Kafka's Java consumer, read_committed. kafkajs's read_committed view and the raw
+      // (read_uncommitted) log are read too: when a view disagrees, the post-mortem says which.
+      const views = {
+        java: byPartition(await readCommittedJava(kafka.bootstrap, [upstreamTopic])),
+        kafkajs: byPartition(await readCommitted(kafka.bootstrap, [upstreamTopic])),
+        uncommitted: byPartition(
+          await readCommittedJava(kafka.bootstrap, [upstreamTopic], { readUncommitted: true }),
+        ),
+      }
+      const asLocal = (list: UpstreamRecord[] | undefined): string[] =>
+        (list ?? []).map((r) => `${r.headers[HEADER_LOCAL_OFFSET]}:${r.value?.toString()}`)
       let total = 0
+      let differs = false
       for (const p of [0, 1]) {
         const local = log
           .read('vitals', p, 0, { maxRecords: 100_000 })
           .map((r) => `${r.offset}:${Buffer.from(r.value).toString()}`)
-        const remote = (upstream.get(p) ?? []).map(
-          (r) => `${r.headers[HEADER_LOCAL_OFFSET]}:${r.value?.toString()}`,
-        )
-        expect(remote).toEqual(local)
-        total += remote.length
+        for (const [name, view] of Object.entries(views)) {
+          const remote = asLocal(view.get(p))
+          if (JSON.stringify(remote) !== JSON.stringify(local)) {
+            if (!differs) console.log(timeline.join('\n'))
+            differs = true
+            console.log(
+              `[failover] ${upstreamTopic} partition ${p}: the ${name} view differs from the local log\n${explain(local, view.get(p) ?? [])}`,
+            )
+          }
+        }
+        expect(asLocal(views.java.get(p))).toEqual(local)
+        total += views.java.get(p)?.length ?? 0
       }
       expect(total).toBe(appended)
     } finally {
