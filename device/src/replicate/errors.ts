@@ -17,6 +17,8 @@ export const replicatorErrorCodes = [
   'FENCED',
   /** Reading the committed replication offsets did not finish in time. */
   'OFFSET_READ_TIMEOUT',
+  /** The committed replication offset read on recovery was incomplete (its transaction's outcome not seen); retried. */
+  'OFFSET_READ_INCONCLUSIVE',
   /** A batch (or one record) is over the brokers' message.max.bytes. */
   'RECORD_TOO_LARGE',
   /** Any other broker or client error. */

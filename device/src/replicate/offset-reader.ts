@@ -31,6 +31,19 @@ function parseOffsetRecord(value: Buffer): OffsetRecord | undefined {
   }
 }
 
+/** One read of the offsets topic. */
+export interface OffsetSnapshot {
+  /** This gateway's committed offset records, keyed by `offsetKey`. */
+  readonly records: Map<string, OffsetRecord>
+  /**
+   * Keys with a transactional record whose COMMIT or ABORT marker the pass did not see. For a
+   * key whose producer was just initialised (its transactions all ended) this means the read was
+   * incomplete: kafkajs does not hand a fetch made only of control records to `eachBatch`, so a
+   * marker can be skipped. Such a key's entry in `records` may be stale: read again.
+   */
+  readonly unresolved: ReadonlySet<string>
+}
+
 /** What kafkajs decodes for each record of a fetched batch (runtime fields, not in its typings). */
 interface RawRecord {
   readonly offset: string
@@ -66,7 +79,8 @@ export class OffsetReader {
   readonly #gatewayId: string
   readonly #groupPrefix: string
   readonly #timeoutMs: number
-  #queued: Promise<Map<string, OffsetRecord>> | undefined
+  readonly #maxBytesPerPartition: number | undefined
+  #queued: Promise<OffsetSnapshot> | undefined
   #chain: Promise<unknown> = Promise.resolve()
 
   constructor(
@@ -76,7 +90,10 @@ export class OffsetReader {
     gatewayId: string,
     groupPrefix: string,
     timeoutMs: number,
+    /** The consumer's fetch size per partition (kafkajs default 1 MiB); tests make it tiny to split fetches. */
+    maxBytesPerPartition?: number,
   ) {
+    this.#maxBytesPerPartition = maxBytesPerPartition
     this.#kafka = kafka
     this.#admin = admin
     this.#topic = topic
@@ -85,8 +102,8 @@ export class OffsetReader {
     this.#timeoutMs = timeoutMs
   }
 
-  /** All of this gateway's offset records, keyed by `offsetKey`. */
-  read(): Promise<Map<string, OffsetRecord>> {
+  /** All of this gateway's offset records, keyed by `offsetKey`, and the keys left unresolved. */
+  read(): Promise<OffsetSnapshot> {
     if (this.#queued) return this.#queued
     const pass = this.#chain.then(() => {
       this.#queued = undefined
@@ -97,15 +114,17 @@ export class OffsetReader {
     return pass
   }
 
-  async #pass(): Promise<Map<string, OffsetRecord>> {
+  async #pass(): Promise<OffsetSnapshot> {
     const found = new Map<string, OffsetRecord>()
     // `offset` is the last stable offset (kafkajs lists offsets read_committed); below it, nothing: skip.
-    const ends = await this.#admin.fetchTopicOffsets(this.#topic)
-    const remaining = new Set<number>()
-    for (const { partition, offset, low } of ends) {
-      if (Number(offset) > Number(low)) remaining.add(partition)
+    // Every transaction that ended before this call ends below it (a newly elected leader answers
+    // OFFSET_NOT_AVAILABLE until its high watermark has caught up, KIP-207), so it is the target.
+    const ends = new Map<number, number>()
+    for (const { partition, offset, low } of await this.#admin.fetchTopicOffsets(this.#topic)) {
+      if (Number(offset) > Number(low)) ends.set(partition, Number(offset))
     }
-    if (remaining.size === 0) return found
+    const remaining = new Set(ends.keys())
+    if (remaining.size === 0) return { records: found, unresolved: new Set() }
     /** Per offsets-topic partition, per producer id: the records of its open transaction. */
     const open = new Map<string, Map<string, OffsetRecord | undefined>>()
     const prefix = `${this.#gatewayId}/`
@@ -115,6 +134,9 @@ export class OffsetReader {
       readUncommitted: true,
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 250,
+      ...(this.#maxBytesPerPartition === undefined
+        ? {}
+        : { maxBytesPerPartition: this.#maxBytesPerPartition }),
     })
     let timer: NodeJS.Timeout | undefined
     try {
@@ -128,10 +150,11 @@ export class OffsetReader {
             ),
           )
         }, this.#timeoutMs)
-        // Done with a partition once a fetch reached its high watermark (fetched after this pass began).
+        // Done with a partition once the fetches reached its end listed above. Not the high watermark a
+        // fetch reports: a newly elected leader's can lag behind records (and markers) it already holds.
         consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-          if (Number(payload.lastOffset) + 1 >= Number(payload.highWatermark))
-            remaining.delete(payload.partition)
+          const end = ends.get(payload.partition)
+          if (end !== undefined && Number(payload.lastOffset) + 1 >= end) remaining.delete(payload.partition)
           if (remaining.size === 0) resolve()
         })
         consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -176,7 +199,9 @@ export class OffsetReader {
         },
       })
       await done
-      return found
+      const unresolved = new Set<string>()
+      for (const txRecords of open.values()) for (const key of txRecords.keys()) unresolved.add(key)
+      return { records: found, unresolved }
     } finally {
       clearTimeout(timer)
       await consumer.disconnect().catch(() => undefined)

@@ -18,7 +18,7 @@ import {
 } from 'kafkajs'
 import { classify, ReplicatorError, type ReplicatorErrorCode } from './errors.ts'
 import { abortable, Backoff, delay, isAborted, TokenBucket } from './flow.ts'
-import { OffsetReader, offsetKey, type OffsetRecord } from './offset-reader.ts'
+import { OffsetReader, offsetKey, type OffsetRecord, type OffsetSnapshot } from './offset-reader.ts'
 import {
   describeOptions,
   loadCredentials,
@@ -420,7 +420,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
   get gapsPartitions(): number {
     return this.#gapsPartitions
   }
-  readOffsets(): Promise<Map<string, OffsetRecord>> {
+  readOffsets(): Promise<OffsetSnapshot> {
     if (!this.#reader) throw new ReplicatorError('REPLICATOR_CLOSED', 'offsets read before setup')
     return this.#reader.read()
   }
@@ -558,7 +558,16 @@ class PartitionWorker {
           })(),
           closing,
         )
-        const committed = (await abortable(this.#r.readOffsets(), closing)).get(this.#key)
+        const offsets = await abortable(this.#r.readOffsets(), closing)
+        // Our producer was just initialised, so all its transactions have ended: a record of ours
+        // without its marker means the pass missed the marker, and the record before it may be stale.
+        if (offsets.unresolved.has(this.#key))
+          throw new ReplicatorError(
+            'OFFSET_READ_INCONCLUSIVE',
+            `the offset record of ${this.topic}/${this.partition} was read without its transaction's outcome; reading again`,
+            { retriable: true },
+          )
+        const committed = offsets.records.get(this.#key)
         this.#recovered(committed?.nextOffset ?? this.#r.initialFloor(this.topic, this.partition))
         await this.#r.log.holdFloor(o.floorHolder, this.topic, this.partition, this.#next!)
         this.#state = 'replicating'
