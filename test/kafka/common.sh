@@ -8,6 +8,7 @@
 #   $RUN_DIR/brokers-N/node-I/pid          pid of the broker JVM
 #   $RUN_DIR/brokers-N/node-I/data/        log.dirs (formatted by start.sh)
 #   $RUN_DIR/brokers-N/node-I/logs/        server.log, state-change.log, stdout.log (JVM output)
+#   $RUN_DIR/brokers-1/tls/                throw-away CA, server and client certificates (PEM; single broker)
 
 set -euo pipefail
 
@@ -31,6 +32,15 @@ die() {
 # cluster node I (1..3) 19190+I (clients) / 19290+I (controller).
 client_port() { if [ "$1" = 1 ]; then echo 19092; else echo $((19190 + $2)); fi; }
 controller_port() { if [ "$1" = 1 ]; then echo 19093; else echo $((19290 + $2)); fi; }
+
+# The single broker also listens with SASL/SCRAM and with TLS (see security_lines and the README).
+SASL_PORT=19094
+SSL_PORT=19095
+# Every port of node I that serves clients (wait_ready and the "already running" check probe them).
+listener_ports() { if [ "$1" = 1 ]; then echo "19092 $SASL_PORT $SSL_PORT"; else client_port "$1" "$2"; fi; }
+# SCRAM users of the single broker, created at format time for SCRAM-SHA-256 and -512: name:password.
+# admin is a super user; the others may do only what the ACLs a test creates allow.
+SCRAM_USERS=(admin:admin-secret gateway:gateway-secret restricted:restricted-secret)
 
 deployment_dir() { echo "$RUN_DIR/brokers-$1"; }
 node_dir() { echo "$RUN_DIR/brokers-$1/node-$2"; }
@@ -122,11 +132,10 @@ launch_node() {
 }
 
 # Waits until node I logged "Kafka Server started" (after byte offset $3 of server.log; it waits
-# for the broker to be unfenced) and accepts TCP connections on its client port.
+# for the broker to be unfenced) and accepts TCP connections on every client listener.
 wait_ready() {
-  local n=$1 i=$2 from=$3 dir port deadline
+  local n=$1 i=$2 from=$3 dir deadline
   dir="$(node_dir "$n" "$i")"
-  port="$(client_port "$n" "$i")"
   deadline=$((SECONDS + READY_TIMEOUT_S))
   while :; do
     if [ -z "$(live_pid "$n" "$i")" ]; then
@@ -136,7 +145,7 @@ wait_ready() {
     fi
     if [ -f "$dir/logs/server.log" ] &&
       tail -c "+$((from + 1))" "$dir/logs/server.log" | grep -q 'Kafka Server started' &&
-      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      accepts_all "$n" "$i"; then
       return 0
     fi
     if ((SECONDS >= deadline)); then
@@ -144,6 +153,59 @@ wait_ready() {
       return 1
     fi
     sleep 0.2
+  done
+}
+
+# Writes a throw-away CA and certificates into directory $1 (all PEM, keys unencrypted PKCS#8):
+#   ca.pem            the CA the broker's certificate chains to (clients trust this one)
+#   server.pem        the broker's key + certificate (SAN IP:127.0.0.1, DNS:localhost), ssl.keystore
+#   client.crt/.key   a client certificate (CN=gateway-tls, principal User:gateway-tls) for mutual TLS
+#   other-ca.pem      a second CA that signed nothing here (for wrong-CA tests)
+# EC P-256 keys: a few milliseconds each; valid for 30 days.
+make_tls() {
+  local dir=$1 ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  command -v openssl >/dev/null || die "openssl not found; the single broker's TLS listener needs it (apt-get install openssl)"
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    local ca_ext=(-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign)
+    openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.pem -days 30 -subj '/CN=Vigil test CA' "${ca_ext[@]}"
+    openssl req -x509 "${ec[@]}" -keyout other-ca.key -out other-ca.pem -days 30 \
+      -subj '/CN=Vigil untrusted test CA' "${ca_ext[@]}"
+    openssl req -new "${ec[@]}" -keyout server.key -out server.csr -subj '/CN=localhost'
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" -days 30 \
+      -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n') -out server.crt
+    cat server.key server.crt >server.pem
+    openssl req -new "${ec[@]}" -keyout client.key -out client.csr -subj '/CN=gateway-tls'
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -set_serial "0x$(openssl rand -hex 8)" -days 30 \
+      -extfile <(printf 'extendedKeyUsage=clientAuth\n') -out client.crt
+    rm -f ./*.csr
+  ) >"$dir/openssl.log" 2>&1 || {
+    cat "$dir/openssl.log" >&2
+    die "generating the test certificates with openssl failed"
+  }
+}
+
+# The node-specific lines of the single broker's extra listeners (static settings: single.properties).
+security_lines() {
+  local dep=$1
+  printf 'listener.name.ssl.ssl.keystore.location=%s\n' "$dep/tls/server.pem"
+  printf 'listener.name.ssl.ssl.truststore.location=%s\n' "$dep/tls/ca.pem"
+}
+
+# StorageTool arguments creating SCRAM_USERS for both mechanisms.
+scram_args() {
+  local u mech
+  for u in "${SCRAM_USERS[@]}"; do
+    for mech in SCRAM-SHA-256 SCRAM-SHA-512; do printf '%s\n' --add-scram "$mech=[name=${u%%:*},password=${u#*:}]"; done
+  done
+}
+
+# Whether node I accepts TCP connections on every client listener.
+accepts_all() {
+  local port
+  for port in $(listener_ports "$1" "$2"); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || return 1
   done
 }
 

@@ -35,17 +35,64 @@ const FENCING = new Set([
   'INVALID_PRODUCER_EPOCH',
   'TRANSACTIONAL_ID_AUTHORIZATION_FAILED_FENCED',
 ])
-const AUTHORIZATION = new Set([
-  'TOPIC_AUTHORIZATION_FAILED',
-  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
-  'CLUSTER_AUTHORIZATION_FAILED',
-  'GROUP_AUTHORIZATION_FAILED',
+/** What to grant for each authorization error, by resource. */
+const AUTHORIZATION = new Map([
+  [
+    'TOPIC_AUTHORIZATION_FAILED',
+    'the principal may not use an upstream topic: grant it WRITE and DESCRIBE on the upstream topics (CREATE too with createTopics), and READ on the offsets topic (ACLs)',
+  ],
+  [
+    'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+    'the principal may not use its transactional.id: grant it WRITE and DESCRIBE on the transactional ids "<gatewayId>." (prefixed ACL)',
+  ],
+  [
+    'CLUSTER_AUTHORIZATION_FAILED',
+    'the principal may not act on the cluster: grant it IDEMPOTENT_WRITE on the cluster (ACL)',
+  ],
+  [
+    'GROUP_AUTHORIZATION_FAILED',
+    'the principal may not use the offset reader\'s consumer group: grant it READ and DESCRIBE on the groups "<clientId>.<gatewayId>." (prefixed ACL)',
+  ],
 ])
 const AUTHENTICATION = new Set([
   'SASL_AUTHENTICATION_FAILED',
   'UNSUPPORTED_SASL_MECHANISM',
   'ILLEGAL_SASL_STATE',
 ])
+
+/**
+ * Node's certificate verification errors (tls.TLSSocket#authorizationError codes, and
+ * ERR_TLS_CERT_ALTNAME_INVALID): the broker's certificate is not one the client trusts.
+ */
+const TLS_VERIFY_ERRORS = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+/**
+ * TLS alerts a broker sends when it refuses the client's certificate (or the lack of one). The
+ * prefix depends on Node's OpenSSL: ERR_SSL_SSLV3_ALERT_… (3.0), ERR_SSL_SSL/TLS_ALERT_… (3.5).
+ */
+const TLS_PEER_REFUSED =
+  /^ERR_SSL_(SSLV3|TLSV1|TLSV13|SSL\/TLS)_ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED|HANDSHAKE_FAILURE)$/
 
 const NETWORK_ERRORS = new Set([
   'KafkaJSConnectionError',
@@ -57,6 +104,7 @@ const NETWORK_ERRORS = new Set([
 interface ErrorShape {
   name?: unknown
   type?: unknown
+  code?: unknown
   message?: unknown
   cause?: unknown
   originalError?: unknown
@@ -78,6 +126,30 @@ function names(error: unknown, depth = 0): string[] {
     ...names(e.originalError, depth + 1),
     ...names(e.cause, depth + 1),
   ]
+}
+
+/** Node's string error codes (e.g. a socket's UNABLE_TO_VERIFY_LEAF_SIGNATURE) of an error and the errors it wraps. */
+function socketCodes(error: unknown, depth = 0): string[] {
+  if (depth > 5 || error === null || typeof error !== 'object') return []
+  const e = error as ErrorShape
+  return [
+    ...(typeof e.code === 'string' ? [e.code] : []),
+    ...socketCodes(e.originalError, depth + 1),
+    ...socketCodes(e.cause, depth + 1),
+  ]
+}
+
+/** The fix for a failed TLS handshake, or undefined if the error is not one. */
+function tlsHint(codes: readonly string[]): string | undefined {
+  if (codes.includes('ERR_TLS_CERT_ALTNAME_INVALID') || codes.includes('HOSTNAME_MISMATCH'))
+    return "the broker's TLS certificate does not name the host in `brokers`: connect by a name the certificate lists, or set tls.servername to it"
+  if (codes.some((c) => TLS_VERIFY_ERRORS.has(c)))
+    return "the broker's TLS certificate is not trusted (or not valid now): set tls.caFile to the CA that signed it"
+  if (codes.some((c) => TLS_PEER_REFUSED.test(c)))
+    return 'the broker refused the TLS handshake: it wants a client certificate signed by a CA it trusts; set tls.certFile and tls.keyFile'
+  if (codes.includes('ERR_SSL_WRONG_VERSION_NUMBER'))
+    return 'the broker did not answer in TLS: point `brokers` at its TLS listener, or turn tls off for a plaintext or SASL_PLAINTEXT one'
+  return undefined
 }
 
 /** Maps a kafkajs (or any) error to a ReplicatorError with a code; ReplicatorErrors pass through. */
@@ -105,13 +177,8 @@ export function classify(error: unknown, context: string): ReplicatorError {
       "lower maxBatchBytes, or raise the topic's max.message.bytes above the largest local record (with headers)",
     )
   }
-  if (type !== undefined && AUTHORIZATION.has(type)) {
-    return wrap(
-      'AUTHORIZATION_FAILED',
-      false,
-      'grant the gateway principal Write/Describe on the topics and the transactional.id (ACLs)',
-    )
-  }
+  const grant = type === undefined ? undefined : AUTHORIZATION.get(type)
+  if (grant !== undefined) return wrap('AUTHORIZATION_FAILED', false, grant)
   if (
     (type !== undefined && AUTHENTICATION.has(type)) ||
     errorNames.includes('KafkaJSSASLAuthenticationError')
@@ -122,6 +189,9 @@ export function classify(error: unknown, context: string): ReplicatorError {
       'check sasl.username/password and the mechanism the listener expects',
     )
   }
+  // A TLS handshake the client or the broker refused fails the same way on every retry.
+  const tls = type === undefined ? tlsHint(socketCodes(error)) : undefined
+  if (tls !== undefined) return wrap('AUTHENTICATION_FAILED', false, tls)
   // A broker's answer (e.g. NOT_LEADER, CONCURRENT_TRANSACTIONS) means it was reachable.
   if (
     type === undefined &&

@@ -118,12 +118,14 @@ export class Backoff {
     return this.#attempt
   }
 
-  /** The next delay; `ceiling` jumps straight to the cap (errors that retrying soon will not fix). */
+  /**
+   * The next delay; `ceiling` (errors that retrying soon will not fix) waits uniform
+   * [max/2, max), so such an error is never retried at once.
+   */
   next(ceiling = false): number {
-    const cap = ceiling
-      ? this.#maxMs
-      : Math.min(this.#maxMs, this.#initialMs * 2 ** Math.min(this.#attempt, 30))
     this.#attempt++
+    if (ceiling) return Math.floor(this.#maxMs / 2 + (this.#random() * this.#maxMs) / 2)
+    const cap = Math.min(this.#maxMs, this.#initialMs * 2 ** Math.min(this.#attempt - 1, 30))
     return Math.floor(this.#random() * cap)
   }
 

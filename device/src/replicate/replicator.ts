@@ -547,6 +547,10 @@ class PartitionWorker {
           maxInFlightRequests: 1,
           transactionTimeout: o.transactionTimeoutMs,
           allowAutoTopicCreation: false,
+          // A transaction's first send right after a commit is refused (CONCURRENT_TRANSACTIONS)
+          // until the broker has written the previous commit's markers, a few ms on a healthy
+          // cluster; kafkajs retries it through this policy, so start small (Java waits 20 ms).
+          retry: { retries: 8, initialRetryTime: 5, maxRetryTime: 1_000 },
         })
         // Recovery steps may wait on a broker for long: close() does not wait for them.
         const connecting = producer
@@ -571,16 +575,9 @@ class PartitionWorker {
         this.#recovered(committed?.nextOffset ?? this.#r.initialFloor(this.topic, this.partition))
         await this.#r.log.holdFloor(o.floorHolder, this.topic, this.partition, this.#next!)
         this.#state = 'replicating'
-        if (this.#failures > 0) {
-          this.#r.logInfo('replication resumed', {
-            topic: this.topic,
-            partition: this.partition,
-            failures: this.#failures,
-          })
-        }
-        this.#failures = 0
-        backoff.reset()
-        await this.#replicate(producer, closing)
+        // Failures and the backoff reset at the first commit, not here: an error that only shows
+        // when sending (a missing WRITE grant) must keep backing off and be logged once.
+        await this.#replicate(producer, closing, backoff)
       } catch (error) {
         if (isAborted(closing) || error instanceof Closed) break
         if (this.#r.log.closed) {
@@ -592,7 +589,10 @@ class PartitionWorker {
           }
           break
         }
-        const e = classify(error, `replicating ${this.topic}/${this.partition}`)
+        const e = classify(
+          error,
+          `replicating ${this.topic}/${this.partition} to ${this.#plan.upstreamTopic}`,
+        )
         this.#failures++
         // One log line per outage and kind of error, then one per LOG_EVERY_FAILURES attempts.
         const repeat =
@@ -632,7 +632,7 @@ class PartitionWorker {
     this.#next = next
   }
 
-  async #replicate(producer: Producer, closing: AbortSignal): Promise<void> {
+  async #replicate(producer: Producer, closing: AbortSignal, backoff: Backoff): Promise<void> {
     const r = this.#r
     const o = r.options
     const log = r.log
@@ -649,6 +649,7 @@ class PartitionWorker {
       const end = log.endOffset(topic, partition)
       const gapEnd = Math.max(next, start)
       if (gapEnd >= end && gapEnd === next) {
+        this.#resumed(backoff) // recovered and nothing to send: that counts as success too
         await this.#waitForWork(next, closing)
         continue
       }
@@ -723,7 +724,13 @@ class PartitionWorker {
       })
       const tx = await producer.transaction()
       try {
-        await tx.sendBatch({ topicMessages, acks: -1 })
+        // One partition per request, on purpose. kafkajs 2.2.4's send retry remembers which BROKERS
+        // answered, not which partitions: after a leader move, a partition whose new leader already
+        // answered is silently skipped (lost), and one that moved off an answered broker is sent
+        // again with a fresh sequence number (a duplicate the broker cannot catch). Both were seen
+        // in the fail-over test; a single-partition send has no partial success to get wrong.
+        for (const { topic: to, messages: batch } of topicMessages)
+          await tx.send({ topic: to, messages: batch, acks: -1 })
         await tx.commit()
       } catch (error) {
         // Best effort: the next round's InitProducerId aborts it anyway.
@@ -732,6 +739,7 @@ class PartitionWorker {
       }
       this.#next = newNext
       this.#lastSuccessMs = o.clock()
+      this.#resumed(backoff)
       this.#replicated += records.length
       if (gap) {
         this.#gapRecords += gap.records
@@ -770,6 +778,17 @@ class PartitionWorker {
   }
 
   /** Waits for an append, a trim (a gap to report) or close. */
+  #resumed(backoff: Backoff): void {
+    if (this.#failures === 0) return
+    this.#r.logInfo('replication resumed', {
+      topic: this.topic,
+      partition: this.partition,
+      failures: this.#failures,
+    })
+    this.#failures = 0
+    backoff.reset()
+  }
+
   async #waitForWork(position: number, closing: AbortSignal): Promise<void> {
     const woken = new AbortController()
     this.#wake = () => {

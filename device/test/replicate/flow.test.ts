@@ -57,5 +57,6 @@ describe('Backoff', () => {
     expect(max.next(true)).toBe(999) // not retriable soon: straight to the cap
     const min = new Backoff(100, 1_000, () => 0)
     expect(min.next()).toBe(0) // full jitter: anywhere from 0, so reconnects do not synchronise
+    expect(min.next(true)).toBe(500) // but an error that will not fix itself soon waits at least half the cap
   })
 })
