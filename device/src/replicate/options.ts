@@ -5,12 +5,20 @@ import { z } from 'zod'
 import { ReplicatorError } from './errors.ts'
 
 /** Records per upstream transaction, at most. */
-export const DEFAULT_MAX_BATCH_RECORDS = 5000
+export const DEFAULT_MAX_BATCH_RECORDS = 10_000
 /**
- * Stored bytes per upstream transaction, at most (past the first record). Headers add ~100 bytes
- * a record upstream: keep it well below the brokers' message.max.bytes (1 MiB by default).
+ * Stored bytes per upstream transaction, at most (past the first record). A transaction is sent as
+ * several produce requests of at most SEND_CHUNK_BYTES each, so this may exceed the brokers'
+ * message.max.bytes; larger transactions spread the commit's round trips over more records.
  */
-export const DEFAULT_MAX_BATCH_BYTES = 512 * 1024
+export const DEFAULT_MAX_BATCH_BYTES = 2 * 1024 * 1024
+/**
+ * One produce request's share of a transaction, in stored bytes. Headers add ~100 bytes a record
+ * upstream: this keeps a request well below the brokers' message.max.bytes (1 MiB by default).
+ */
+export const SEND_CHUNK_BYTES = 512 * 1024
+/** One produce request's records, at most: kafkajs groups a request's messages in O(n²). */
+export const SEND_CHUNK_RECORDS = 1000
 export const DEFAULT_OFFSETS_TOPIC = 'vigil.replication-offsets'
 export const DEFAULT_BACKOFF_INITIAL_MS = 200
 export const DEFAULT_BACKOFF_MAX_MS = 30_000

@@ -23,6 +23,8 @@ import {
   describeOptions,
   loadCredentials,
   parseReplicatorOptions,
+  SEND_CHUNK_BYTES,
+  SEND_CHUNK_RECORDS,
   type ReplicatorOptions,
   type ReplicatorOptionsInput,
 } from './options.ts'
@@ -673,9 +675,12 @@ class PartitionWorker {
             }
           : undefined
       let bytes = 0
+      const sizes: number[] = []
       const messages: Message[] = records.map((record) => {
         const tombstone = record.headers[TOMBSTONE_HEADER] !== undefined
-        bytes += (record.key?.length ?? 0) + record.value.length + 64
+        const size = (record.key?.length ?? 0) + record.value.length + 64
+        sizes.push(size)
+        bytes += size
         return {
           key: record.key ? Buffer.from(record.key) : null,
           value: tombstone ? null : Buffer.from(record.value),
@@ -711,7 +716,19 @@ class PartitionWorker {
           ],
         })
       }
-      if (messages.length > 0) topicMessages.push({ topic: this.#plan.upstreamTopic, messages })
+      // Chunks of the data in order: one produce request each (see SEND_CHUNK_BYTES/RECORDS).
+      for (let from = 0; from < messages.length;) {
+        let to = from
+        let chunkBytes = 0
+        while (
+          to < messages.length &&
+          to - from < SEND_CHUNK_RECORDS &&
+          (to === from || chunkBytes + sizes[to]! <= SEND_CHUNK_BYTES)
+        )
+          chunkBytes += sizes[to++]!
+        topicMessages.push({ topic: this.#plan.upstreamTopic, messages: messages.slice(from, to) })
+        from = to
+      }
       topicMessages.push({
         topic: o.offsetsTopic,
         messages: [
