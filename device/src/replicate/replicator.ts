@@ -552,7 +552,7 @@ class PartitionWorker {
           // A transaction's first send right after a commit is refused (CONCURRENT_TRANSACTIONS)
           // until the broker has written the previous commit's markers, a few ms on a healthy
           // cluster; kafkajs retries it through this policy, so start small (Java waits 20 ms).
-          retry: { retries: 8, initialRetryTime: 5, maxRetryTime: 1_000 },
+          retry: { retries: 12, initialRetryTime: 5, maxRetryTime: 1_000, multiplier: 1.5 },
         })
         // Recovery steps may wait on a broker for long: close() does not wait for them.
         const connecting = producer
