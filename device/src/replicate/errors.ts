@@ -94,6 +94,13 @@ const TLS_VERIFY_ERRORS = new Set([
 const TLS_PEER_REFUSED =
   /^ERR_SSL_(SSLV3|TLSV1|TLSV13|SSL\/TLS)_ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|UNSUPPORTED_CERTIFICATE|ACCESS_DENIED|HANDSHAKE_FAILURE)$/
 
+/**
+ * What a broker or kafkajs says when the SASL credentials or mechanism are wrong (as opposed to
+ * an exchange cut short): Kafka's SCRAM and PLAIN refusals, kafkajs's own checks.
+ */
+const SASL_REFUSED =
+  /invalid credentials|Invalid username or password|not supported by the server|Invalid server (nonce|signature)|iterations/i
+
 const NETWORK_ERRORS = new Set([
   'KafkaJSConnectionError',
   'KafkaJSConnectionClosedError',
@@ -143,6 +150,8 @@ function socketCodes(error: unknown, depth = 0): string[] {
 function tlsHint(codes: readonly string[]): string | undefined {
   if (codes.includes('ERR_TLS_CERT_ALTNAME_INVALID') || codes.includes('HOSTNAME_MISMATCH'))
     return "the broker's TLS certificate does not name the host in `brokers`: connect by a name the certificate lists, or set tls.servername to it"
+  if (codes.includes('CERT_NOT_YET_VALID') || codes.includes('CERT_HAS_EXPIRED'))
+    return "the broker's TLS certificate is outside its validity dates by this gateway's clock: check the clock (NTP synced?), then the certificate's dates"
   if (codes.some((c) => TLS_VERIFY_ERRORS.has(c)))
     return "the broker's TLS certificate is not trusted (or not valid now): set tls.caFile to the CA that signed it"
   if (codes.some((c) => TLS_PEER_REFUSED.test(c)))
@@ -179,16 +188,18 @@ export function classify(error: unknown, context: string): ReplicatorError {
   }
   const grant = type === undefined ? undefined : AUTHORIZATION.get(type)
   if (grant !== undefined) return wrap('AUTHORIZATION_FAILED', false, grant)
-  if (
-    (type !== undefined && AUTHENTICATION.has(type)) ||
-    errorNames.includes('KafkaJSSASLAuthenticationError')
-  ) {
+  const saslError = errorNames.includes('KafkaJSSASLAuthenticationError')
+  if ((type !== undefined && AUTHENTICATION.has(type)) || (saslError && SASL_REFUSED.test(message))) {
     return wrap(
       'AUTHENTICATION_FAILED',
       false,
       'check sasl.username/password and the mechanism the listener expects',
     )
   }
+  // kafkajs reports ANY failure during the SASL exchange (a timeout, a reset, a restarting
+  // broker) as a SASL error without its cause: only the refusals above are the credentials' fault.
+  if (saslError)
+    return wrap('UPSTREAM_UNAVAILABLE', true, 'the SASL exchange was cut off; retrying with backoff')
   // A TLS handshake the client or the broker refused fails the same way on every retry.
   const tls = type === undefined ? tlsHint(socketCodes(error)) : undefined
   if (tls !== undefined) return wrap('AUTHENTICATION_FAILED', false, tls)

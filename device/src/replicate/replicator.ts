@@ -183,7 +183,8 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       connectionTimeout: options.connectionTimeoutMs,
       requestTimeout: options.requestTimeoutMs,
       // Short client-level retries: the replicator's own backoff (with jitter) handles outages.
-      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+      // factor and multiplier pinned: kafkajs swaps in other defaults when NODE_ENV is 'test'.
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000, factor: 0.2, multiplier: 2 },
       logLevel: logLevel.NOTHING,
       ...(options.socketFactory && { socketFactory: options.socketFactory }),
     })
@@ -318,7 +319,9 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
 
   async #setup(): Promise<void> {
     const o = this.#options
-    const admin = this.#kafka.admin({ retry: { retries: 2 } })
+    const admin = this.#kafka.admin({
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000, factor: 0.2, multiplier: 2 },
+    })
     this.#admin = admin
     await admin.connect()
     const existing = new Set(await admin.listTopics())
@@ -552,7 +555,7 @@ class PartitionWorker {
           // A transaction's first send right after a commit is refused (CONCURRENT_TRANSACTIONS)
           // until the broker has written the previous commit's markers, a few ms on a healthy
           // cluster; kafkajs retries it through this policy, so start small (Java waits 20 ms).
-          retry: { retries: 12, initialRetryTime: 5, maxRetryTime: 1_000, multiplier: 1.5 },
+          retry: { retries: 12, initialRetryTime: 5, maxRetryTime: 1_000, factor: 0.2, multiplier: 1.5 },
         })
         // Recovery steps may wait on a broker for long: close() does not wait for them.
         const connecting = producer
@@ -678,7 +681,10 @@ class PartitionWorker {
       const sizes: number[] = []
       const messages: Message[] = records.map((record) => {
         const tombstone = record.headers[TOMBSTONE_HEADER] !== undefined
-        const size = (record.key?.length ?? 0) + record.value.length + 64
+        // Upstream size, roughly: key, value, the record's own headers and ~140 bytes of framing
+        // and provenance headers, so a chunk stays under the brokers' message.max.bytes.
+        let size = (record.key?.length ?? 0) + record.value.length + 140
+        for (const name in record.headers) size += name.length + record.headers[name]!.length
         sizes.push(size)
         bytes += size
         return {
@@ -746,8 +752,10 @@ class PartitionWorker {
         // answered is silently skipped (lost), and one that moved off an answered broker is sent
         // again with a fresh sequence number (a duplicate the broker cannot catch). Both were seen
         // in the fail-over test; a single-partition send has no partial success to get wrong.
-        for (const { topic: to, messages: batch } of topicMessages)
+        for (const { topic: to, messages: batch } of topicMessages) {
+          if (isAborted(closing)) throw new Closed()
           await tx.send({ topic: to, messages: batch, acks: -1 })
+        }
         await tx.commit()
       } catch (error) {
         // Best effort: the next round's InitProducerId aborts it anyway.
@@ -794,7 +802,7 @@ class PartitionWorker {
     )
   }
 
-  /** Waits for an append, a trim (a gap to report) or close. */
+  /** After failures, the first success: log it once, reset the count and the backoff. */
   #resumed(backoff: Backoff): void {
     if (this.#failures === 0) return
     this.#r.logInfo('replication resumed', {
@@ -806,6 +814,7 @@ class PartitionWorker {
     backoff.reset()
   }
 
+  /** Waits for an append, a trim (a gap to report) or close. */
   async #waitForWork(position: number, closing: AbortSignal): Promise<void> {
     const woken = new AbortController()
     this.#wake = () => {

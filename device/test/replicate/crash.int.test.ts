@@ -79,7 +79,9 @@ describe('Replicator crash (SIGKILL, real Kafka)', () => {
 
       const log = await Log.open({ dataDir: dir.path })
       try {
-        const upstream = byPartition(await readCommitted(kafka.bootstrap, [`vigil.${gatewayId}.vitals`]))
+        const upstream = byPartition(
+          await readCommitted(kafka.bootstrap, [`vigil.${gatewayId}.vitals`], { minRecords: config.total }),
+        )
         let total = 0
         for (let p = 0; p < 3; p++) {
           const local = log.read('vitals', p, 0, { maxRecords: 100_000 }).map((r) => ({

@@ -54,7 +54,7 @@ describe('Backoff', () => {
     expect([0, 1, 2, 3, 4, 5].map(() => max.next())).toEqual([99, 199, 399, 799, 999, 999])
     max.reset()
     expect(max.next()).toBe(99)
-    expect(max.next(true)).toBe(999) // not retriable soon: straight to the cap
+    expect(max.next(true)).toBe(999) // not retriable soon: [cap/2, cap)
     const min = new Backoff(100, 1_000, () => 0)
     expect(min.next()).toBe(0) // full jitter: anywhere from 0, so reconnects do not synchronise
     expect(min.next(true)).toBe(500) // but an error that will not fix itself soon waits at least half the cap

@@ -76,10 +76,11 @@ describe('Replicator happy path (real Kafka)', () => {
       replicator = await Replicator.start(log, options, { logger: (e) => logs.push(e) })
       await caughtUp(replicator, log)
 
-      const upstream = await readCommitted(kafka.bootstrap, [
-        `vigil.${gatewayId}.vitals`,
-        `vigil.${gatewayId}.alerts`,
-      ])
+      const upstream = await readCommitted(
+        kafka.bootstrap,
+        [`vigil.${gatewayId}.vitals`, `vigil.${gatewayId}.alerts`],
+        { minRecords: 351 },
+      )
       for (const topic of ['vitals', 'alerts']) {
         const partitions = byPartition(upstream.filter((r) => r.topic === `vigil.${gatewayId}.${topic}`))
         const count = topic === 'vitals' ? 3 : 2

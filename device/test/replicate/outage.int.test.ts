@@ -144,7 +144,10 @@ describe('Replicator outage (broker stopped and restarted)', () => {
       }
 
       // Upstream: every waveform record once, in order, per partition.
-      const upstream = byPartition(await readCommitted(kafka.bootstrap, [`vigil.${gatewayId}.raw.ecg`]))
+      const expected = log.endOffset('raw.ecg', 0) + log.endOffset('raw.ecg', 1)
+      const upstream = byPartition(
+        await readCommitted(kafka.bootstrap, [`vigil.${gatewayId}.raw.ecg`], { minRecords: expected }),
+      )
       let total = 0
       for (const p of [0, 1]) {
         const remote = (upstream.get(p) ?? []).map((r) => Number(r.headers[HEADER_LOCAL_OFFSET]))
