@@ -758,8 +758,11 @@ class PartitionWorker {
         }
         await tx.commit()
       } catch (error) {
-        // Best effort: the next round's InitProducerId aborts it anyway.
-        await tx.abort().catch(() => undefined)
+        // On close nothing is in flight: abort now. After a failed request, do not: a produce
+        // still queued on a broker could land after an abort marker of the same epoch and open a
+        // transaction nobody ends (brokers without KIP-890 verification). The next round's
+        // InitProducerId bumps the epoch, which aborts this one and fences any late request.
+        if (error instanceof Closed) await tx.abort().catch(() => undefined)
         throw error
       }
       this.#next = newNext
