@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Admin, Kafka } from 'kafkajs'
+import type { Admin, Consumer, Kafka } from 'kafkajs'
 import { ReplicatorError } from './errors.ts'
 
 /*
@@ -72,9 +72,22 @@ function isCommitMarker(key: Buffer | null): boolean {
  * their transactional producer, which aborts (or completes) any transaction a crashed instance left
  * open — until then the last stable offset would stop before it.
  */
+/** How long a pass waits for its consumer to leave before moving on (it keeps leaving in the background). */
+const DISCONNECT_WAIT_MS = 2_000
+
+interface PassState {
+  admin: Admin | undefined
+  consumer: Consumer | undefined
+  /** Offsets-topic partitions not yet read to their listed end. */
+  readonly remaining: Set<number>
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
 export class OffsetReader {
   readonly #kafka: Kafka
-  readonly #admin: Admin
   readonly #topic: string
   readonly #gatewayId: string
   readonly #groupPrefix: string
@@ -85,7 +98,6 @@ export class OffsetReader {
 
   constructor(
     kafka: Kafka,
-    admin: Admin,
     topic: string,
     gatewayId: string,
     groupPrefix: string,
@@ -95,7 +107,6 @@ export class OffsetReader {
   ) {
     this.#maxBytesPerPartition = maxBytesPerPartition
     this.#kafka = kafka
-    this.#admin = admin
     this.#topic = topic
     this.#gatewayId = gatewayId
     this.#groupPrefix = groupPrefix
@@ -114,16 +125,58 @@ export class OffsetReader {
     return pass
   }
 
+  /**
+   * One pass, bounded as a whole: listing the ends, joining, fetching. A consumer whose
+   * connections were cut can hang in connect or join for its session timeout; the pass gives up
+   * at the deadline and the consumer is left to disconnect in the background, so the next pass
+   * (the caller retries) never waits behind it.
+   */
   async #pass(): Promise<OffsetSnapshot> {
+    const state: PassState = { admin: undefined, consumer: undefined, remaining: new Set() }
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new ReplicatorError(
+            'OFFSET_READ_TIMEOUT',
+            `reading ${this.#topic} to its last stable offset took over ${this.#timeoutMs} ms (partitions left: ${[...state.remaining].join(',') || 'none listed yet'}); retrying`,
+            { retriable: true },
+          ),
+        )
+      }, this.#timeoutMs)
+    })
+    const work = this.#read(state)
+    work.catch(() => undefined) // settles after the deadline when it lost the race
+    try {
+      return await Promise.race([work, deadline])
+    } finally {
+      clearTimeout(timer)
+      // A clean disconnect is quick; a consumer cut off mid-join may take its session timeout.
+      const leaving = [state.admin, state.consumer].map((client) =>
+        client ? client.disconnect().catch(() => undefined) : Promise.resolve(),
+      )
+      await Promise.race([Promise.all(leaving), sleep(DISCONNECT_WAIT_MS)])
+    }
+  }
+
+  async #read(state: PassState): Promise<OffsetSnapshot> {
     const found = new Map<string, OffsetRecord>()
     // `offset` is the last stable offset (kafkajs lists offsets read_committed); below it, nothing: skip.
     // Every transaction that ended before this call ends below it (a newly elected leader answers
     // OFFSET_NOT_AVAILABLE until its high watermark has caught up, KIP-207), so it is the target.
     const ends = new Map<number, number>()
-    for (const { partition, offset, low } of await this.#admin.fetchTopicOffsets(this.#topic)) {
+    // A fresh admin each pass, like the consumer: kafkajs keeps a connection whose peer vanished
+    // (no FIN, no RST) and times out every request on it, so a long-lived client never recovers.
+    const admin = this.#kafka.admin()
+    state.admin = admin
+    await admin.connect()
+    for (const { partition, offset, low } of await admin.fetchTopicOffsets(this.#topic)) {
       if (Number(offset) > Number(low)) ends.set(partition, Number(offset))
     }
-    const remaining = new Set(ends.keys())
+    await admin.disconnect()
+    state.admin = undefined
+    const remaining = state.remaining
+    for (const partition of ends.keys()) remaining.add(partition)
     if (remaining.size === 0) return { records: found, unresolved: new Set() }
     /** Per offsets-topic partition, per producer id: the records of its open transaction. */
     const open = new Map<string, Map<string, OffsetRecord | undefined>>()
@@ -138,73 +191,60 @@ export class OffsetReader {
         ? {}
         : { maxBytesPerPartition: this.#maxBytesPerPartition }),
     })
-    let timer: NodeJS.Timeout | undefined
-    try {
-      const done = new Promise<void>((resolve, reject) => {
-        timer = setTimeout(() => {
-          reject(
-            new ReplicatorError(
-              'OFFSET_READ_TIMEOUT',
-              `reading ${this.#topic} to its last stable offset took over ${this.#timeoutMs} ms (partitions left: ${[...remaining.keys()].join(',')}); retrying`,
-              { retriable: true },
-            ),
+    state.consumer = consumer
+    const done = new Promise<void>((resolve, reject) => {
+      // Done with a partition once the fetches reached its end listed above. Not the high watermark a
+      // fetch reports: a newly elected leader's can lag behind records (and markers) it already holds.
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const end = ends.get(payload.partition)
+        if (end !== undefined && Number(payload.lastOffset) + 1 >= end) remaining.delete(payload.partition)
+        if (remaining.size === 0) resolve()
+      })
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        reject(payload.error)
+      })
+    })
+    done.catch(() => undefined) // observed below, unless connecting failed first
+    await consumer.connect()
+    await consumer.subscribe({ topics: [this.#topic], fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: ({ batch }) => {
+        const raw = (batch as unknown as { messagesWithinOffset?: RawRecord[] }).messagesWithinOffset
+        if (!raw)
+          throw new Error(
+            'kafkajs Batch.messagesWithinOffset is missing; the offsets reader needs kafkajs 2.2.x',
           )
-        }, this.#timeoutMs)
-        // Done with a partition once the fetches reached its end listed above. Not the high watermark a
-        // fetch reports: a newly elected leader's can lag behind records (and markers) it already holds.
-        consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-          const end = ends.get(payload.partition)
-          if (end !== undefined && Number(payload.lastOffset) + 1 >= end) remaining.delete(payload.partition)
-          if (remaining.size === 0) resolve()
-        })
-        consumer.on(consumer.events.CRASH, ({ payload }) => {
-          reject(payload.error)
-        })
-      })
-      await consumer.connect()
-      await consumer.subscribe({ topics: [this.#topic], fromBeginning: true })
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: ({ batch }) => {
-          const raw = (batch as unknown as { messagesWithinOffset?: RawRecord[] }).messagesWithinOffset
-          if (!raw)
-            throw new Error(
-              'kafkajs Batch.messagesWithinOffset is missing; the offsets reader needs kafkajs 2.2.x',
-            )
-          for (const record of raw) {
-            const { producerId, inTransaction } = record.batchContext
-            const txKey = `${batch.partition}/${producerId}`
-            if (record.isControlRecord) {
-              const txRecords = open.get(txKey)
-              open.delete(txKey)
-              if (txRecords && isCommitMarker(record.key)) {
-                for (const [key, value] of txRecords) {
-                  if (value) found.set(key, value)
-                  else found.delete(key)
-                }
+        for (const record of raw) {
+          const { producerId, inTransaction } = record.batchContext
+          const txKey = `${batch.partition}/${producerId}`
+          if (record.isControlRecord) {
+            const txRecords = open.get(txKey)
+            open.delete(txKey)
+            if (txRecords && isCommitMarker(record.key)) {
+              for (const [key, value] of txRecords) {
+                if (value) found.set(key, value)
+                else found.delete(key)
               }
-              continue
             }
-            const key = record.key?.toString('utf8')
-            if (key?.startsWith(prefix) !== true) continue
-            const value = record.value ? parseOffsetRecord(record.value) : undefined
-            if (inTransaction) {
-              let txRecords = open.get(txKey)
-              if (!txRecords) open.set(txKey, (txRecords = new Map<string, OffsetRecord | undefined>()))
-              txRecords.set(key, value)
-            } else if (value) found.set(key, value)
-            else found.delete(key)
+            continue
           }
-          return Promise.resolve()
-        },
-      })
-      await done
-      const unresolved = new Set<string>()
-      for (const txRecords of open.values()) for (const key of txRecords.keys()) unresolved.add(key)
-      return { records: found, unresolved }
-    } finally {
-      clearTimeout(timer)
-      await consumer.disconnect().catch(() => undefined)
-    }
+          const key = record.key?.toString('utf8')
+          if (key?.startsWith(prefix) !== true) continue
+          const value = record.value ? parseOffsetRecord(record.value) : undefined
+          if (inTransaction) {
+            let txRecords = open.get(txKey)
+            if (!txRecords) open.set(txKey, (txRecords = new Map<string, OffsetRecord | undefined>()))
+            txRecords.set(key, value)
+          } else if (value) found.set(key, value)
+          else found.delete(key)
+        }
+        return Promise.resolve()
+      },
+    })
+    await done
+    const unresolved = new Set<string>()
+    for (const txRecords of open.values()) for (const key of txRecords.keys()) unresolved.add(key)
+    return { records: found, unresolved }
   }
 }

@@ -18,6 +18,7 @@ import {
 } from 'kafkajs'
 import { classify, ReplicatorError, type ReplicatorErrorCode } from './errors.ts'
 import { abortable, Backoff, delay, isAborted, TokenBucket } from './flow.ts'
+import { defaultSocketFactory, guarded } from './sockets.ts'
 import { OffsetReader, offsetKey, type OffsetRecord, type OffsetSnapshot } from './offset-reader.ts'
 import {
   describeOptions,
@@ -186,7 +187,7 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
       // factor and multiplier pinned: kafkajs swaps in other defaults when NODE_ENV is 'test'.
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1_000, factor: 0.2, multiplier: 2 },
       logLevel: logLevel.NOTHING,
-      ...(options.socketFactory && { socketFactory: options.socketFactory }),
+      socketFactory: options.socketFactory ? guarded(options.socketFactory) : defaultSocketFactory,
     })
     this.#bucket = new TokenBucket(
       options.maxBytesPerSecond,
@@ -368,12 +369,14 @@ export class Replicator extends EventEmitter<ReplicatorEvents> {
     this.#gapsPartitions = counts.get(this.#gapsTopic) ?? 1
     this.#reader = new OffsetReader(
       this.#kafka,
-      admin,
       o.offsetsTopic,
       o.gatewayId,
       `${o.clientId}.${o.gatewayId}.offsets-reader`,
       o.offsetReadTimeoutMs,
     )
+    // Not kept: a long-lived kafkajs client never recovers a connection whose peer vanished.
+    await admin.disconnect()
+    this.#admin = undefined
   }
 
   /** Per-partition status: lag, last success, last error. */

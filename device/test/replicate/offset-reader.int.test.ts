@@ -68,11 +68,11 @@ describe('OffsetReader', () => {
         await tx.commit()
       }
       // Whole fetches: both commits seen.
-      const whole = await read(new OffsetReader(client, admin, topic, gatewayId, uniqueName('g'), 30_000))
+      const whole = await read(new OffsetReader(client, topic, gatewayId, uniqueName('g'), 30_000))
       expect(whole.records.get(key)?.nextOffset).toBe(1000)
       expect([...whole.unresolved]).toEqual([])
       // One record batch per fetch: each marker comes alone and kafkajs skips it.
-      const split = await read(new OffsetReader(client, admin, topic, gatewayId, uniqueName('g'), 30_000, 1))
+      const split = await read(new OffsetReader(client, topic, gatewayId, uniqueName('g'), 30_000, 1))
       // kafkajs skipped both markers: the key has no committed record at all. Before `unresolved`, the
       // replicator took that as "nothing replicated" and re-sent from its floor (offset 0).
       expect(split.records.get(key)).toBeUndefined()
