@@ -3,18 +3,12 @@
 // retries with backoff — and nothing trimmed locally meanwhile.
 import { Log } from '@vigil/core'
 import { Kafka, logLevel } from 'kafkajs'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { KAFKA_START_TIMEOUT_MS, startKafka, type LocalKafka } from '../../../test/kafka/harness.ts'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Replicator, ReplicatorError, type LogEntry, type ReplicatorErrorCode } from '../../src/index.ts'
 import { tempDir, uniqueName } from './fixtures/upstream.ts'
+import { useKafka } from './fixtures/kafka.ts'
 
-let kafka: LocalKafka
-beforeAll(async () => {
-  kafka = await startKafka(1)
-}, KAFKA_START_TIMEOUT_MS)
-afterAll(async () => {
-  await kafka.stop()
-}, KAFKA_START_TIMEOUT_MS)
+const kafka = useKafka(1)
 
 let log: Log
 let removeDir: () => Promise<void>

@@ -5,22 +5,16 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { Log } from '@vigil/core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KAFKA_START_TIMEOUT_MS, startKafka, type LocalKafka } from '../../../test/kafka/harness.ts'
+import { afterAll, describe, expect, it } from 'vitest'
 import { HEADER_LOCAL_OFFSET } from '../../src/index.ts'
 import type { ChildConfig } from './fixtures/child.ts'
 import { byPartition, readCommitted, tempDir, uniqueName } from './fixtures/upstream.ts'
+import { useKafka } from './fixtures/kafka.ts'
 
 const CHILD = fileURLToPath(new URL('./fixtures/child.ts', import.meta.url))
 const ROUNDS = 10
 
-let kafka: LocalKafka
-beforeAll(async () => {
-  kafka = await startKafka(1)
-}, KAFKA_START_TIMEOUT_MS)
-afterAll(async () => {
-  await kafka.stop()
-}, KAFKA_START_TIMEOUT_MS)
+const kafka = useKafka(1)
 
 const children = new Set<ChildProcess>()
 afterAll(() => {

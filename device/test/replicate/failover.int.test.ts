@@ -3,8 +3,8 @@
 // with no loss and no duplicates. The killed broker is restarted afterwards.
 import { Log } from '@vigil/core'
 import { Kafka, logLevel } from 'kafkajs'
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest'
-import { broker, KAFKA_START_TIMEOUT_MS, startKafka, type LocalKafka } from '../../../test/kafka/harness.ts'
+import { describe, expect, it, type TestContext } from 'vitest'
+import { broker } from '../../../test/kafka/harness.ts'
 import { DEFAULT_OFFSETS_TOPIC, HEADER_LOCAL_OFFSET, Replicator, type CommitEvent } from '../../src/index.ts'
 import {
   byPartition,
@@ -15,14 +15,9 @@ import {
   type UpstreamRecord,
 } from './fixtures/upstream.ts'
 import { caughtUp } from './fixtures/wait.ts'
+import { useKafka } from './fixtures/kafka.ts'
 
-let kafka: LocalKafka
-beforeAll(async () => {
-  kafka = await startKafka(3)
-}, KAFKA_START_TIMEOUT_MS)
-afterAll(async () => {
-  await kafka.stop()
-}, KAFKA_START_TIMEOUT_MS)
+const kafka = useKafka(3)
 
 async function leaderOf(topic: string, partition: number): Promise<number> {
   const admin = new Kafka({

@@ -4,8 +4,7 @@
 // and nothing local was trimmed before it was replicated.
 import { connect, type Socket } from 'node:net'
 import { Log } from '@vigil/core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KAFKA_START_TIMEOUT_MS, startKafka, type LocalKafka } from '../../../test/kafka/harness.ts'
+import { describe, expect, it } from 'vitest'
 import {
   HEADER_LOCAL_OFFSET,
   Replicator,
@@ -14,14 +13,9 @@ import {
 } from '../../src/index.ts'
 import { byPartition, readCommitted, tempDir, uniqueName } from './fixtures/upstream.ts'
 import { caughtUp } from './fixtures/wait.ts'
+import { useKafka } from './fixtures/kafka.ts'
 
-let kafka: LocalKafka
-beforeAll(async () => {
-  kafka = await startKafka(1)
-}, KAFKA_START_TIMEOUT_MS)
-afterAll(async () => {
-  await kafka.stop()
-}, KAFKA_START_TIMEOUT_MS)
+const kafka = useKafka(1)
 
 const PARTITIONS = 2
 const BATCHES = 60

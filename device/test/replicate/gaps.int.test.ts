@@ -2,19 +2,13 @@
 // class gives way even below floors). Each such range is reported upstream as a gap record, in
 // the same transaction as the replication offset, and everything else arrives exactly once.
 import { Log } from '@vigil/core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KAFKA_START_TIMEOUT_MS, startKafka, type LocalKafka } from '../../../test/kafka/harness.ts'
+import { describe, expect, it } from 'vitest'
 import { HEADER_LOCAL_OFFSET, Replicator, type GapRecord } from '../../src/index.ts'
 import { readCommitted, tempDir, uniqueName } from './fixtures/upstream.ts'
 import { caughtUp } from './fixtures/wait.ts'
+import { useKafka } from './fixtures/kafka.ts'
 
-let kafka: LocalKafka
-beforeAll(async () => {
-  kafka = await startKafka(1)
-}, KAFKA_START_TIMEOUT_MS)
-afterAll(async () => {
-  await kafka.stop()
-}, KAFKA_START_TIMEOUT_MS)
+const kafka = useKafka(1)
 
 const BLOCK = Buffer.alloc(1_000, 7)
 

@@ -2,8 +2,7 @@
 // order, on the same partition, with key, timestamp and headers; a tombstone becomes a null value;
 // a restart resumes at the committed offset without resending.
 import { Log, partitionForKey, type RecordInput } from '@vigil/core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KAFKA_START_TIMEOUT_MS, startKafka, type LocalKafka } from '../../../test/kafka/harness.ts'
+import { describe, expect, it } from 'vitest'
 import {
   HEADER_GATEWAY_ID,
   HEADER_LOCAL_OFFSET,
@@ -15,14 +14,9 @@ import {
 } from '../../src/index.ts'
 import { byPartition, readCommitted, tempDir, uniqueName } from './fixtures/upstream.ts'
 import { caughtUp } from './fixtures/wait.ts'
+import { useKafka } from './fixtures/kafka.ts'
 
-let kafka: LocalKafka
-beforeAll(async () => {
-  kafka = await startKafka(1)
-}, KAFKA_START_TIMEOUT_MS)
-afterAll(async () => {
-  await kafka.stop()
-}, KAFKA_START_TIMEOUT_MS)
+const kafka = useKafka(1)
 
 const T0 = 1_700_000_000_000
 const enc = (s: string): Uint8Array => Buffer.from(s)

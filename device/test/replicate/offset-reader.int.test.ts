@@ -4,18 +4,12 @@
 // rather than report it absent or stale (the replicator would resume from an older offset and
 // re-send committed records).
 import { Kafka, logLevel } from 'kafkajs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KAFKA_START_TIMEOUT_MS, startKafka, type LocalKafka } from '../../../test/kafka/harness.ts'
+import { describe, expect, it } from 'vitest'
 import { OffsetReader, offsetKey, type OffsetSnapshot } from '../../src/replicate/offset-reader.ts'
 import { uniqueName } from './fixtures/upstream.ts'
+import { useKafka } from './fixtures/kafka.ts'
 
-let kafka: LocalKafka
-beforeAll(async () => {
-  kafka = await startKafka(1)
-}, KAFKA_START_TIMEOUT_MS)
-afterAll(async () => {
-  await kafka.stop()
-}, KAFKA_START_TIMEOUT_MS)
+const kafka = useKafka(1)
 
 /** A fresh broker's group coordinator may still be loading: the replicator retries such reads, so does this. */
 async function read(reader: OffsetReader): Promise<OffsetSnapshot> {

@@ -4,19 +4,13 @@
 // real client and broker, deterministically: every send of every transaction is watched.
 import { Log } from '@vigil/core'
 import type { Producer, ProducerRecord, Transaction } from 'kafkajs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { KAFKA_START_TIMEOUT_MS, startKafka, type LocalKafka } from '../../../test/kafka/harness.ts'
+import { describe, expect, it } from 'vitest'
 import { DEFAULT_OFFSETS_TOPIC, Replicator } from '../../src/index.ts'
 import { readCommitted, tempDir, uniqueName } from './fixtures/upstream.ts'
 import { caughtUp } from './fixtures/wait.ts'
+import { useKafka } from './fixtures/kafka.ts'
 
-let kafka: LocalKafka
-beforeAll(async () => {
-  kafka = await startKafka(1)
-}, KAFKA_START_TIMEOUT_MS)
-afterAll(async () => {
-  await kafka.stop()
-}, KAFKA_START_TIMEOUT_MS)
+const kafka = useKafka(1)
 
 type Call =
   { kind: 'send'; topic: string; partitions: number[]; records: number } | { kind: 'sendBatch' | 'commit' }
