@@ -98,9 +98,10 @@ describe('Replicator on a flapping link (real Kafka)', () => {
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, flapUntil - Date.now())))
         clearTimeout(flapping)
 
-        await caughtUp(replicator, log, 60_000)
-        // Silently cut connections are not replaced until a request on them times out: fewer to cut.
-        expect(cuts).toBeGreaterThanOrEqual(how === 'reset' ? 10 : 3)
+        await caughtUp(replicator, log, 90_000)
+        // Silently cut connections are not replaced until a request on them times out (3 s here), so
+        // later rounds may find nothing to cut; the first round always finds the replicator's.
+        expect(cuts).toBeGreaterThanOrEqual(how === 'reset' ? 10 : 1)
         // kafkajs's own retries absorb some resets; whatever reached the replicator was transient.
         expect(errors.filter((e) => !e.retriable)).toEqual([])
 
@@ -124,6 +125,6 @@ describe('Replicator on a flapping link (real Kafka)', () => {
         await dir.remove()
       }
     },
-    120_000,
+    180_000,
   )
 })
