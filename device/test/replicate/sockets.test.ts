@@ -10,14 +10,19 @@ afterEach(() => {
   server?.close()
 })
 
+/** A loopback server that answers every connection with `reply`; its port. */
+async function serve(reply: Buffer | string): Promise<number> {
+  server = createServer((peer) => {
+    peer.end(reply)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return (server.address() as AddressInfo).port
+}
+
 describe('defaultSocketFactory', () => {
   it('turns an exception in a data listener into an error on that socket', async () => {
-    server = createServer((peer) => {
-      peer.end(Buffer.from([0, 0, 0, 1, 0xff])) // a response too short to hold a correlation id
-    })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const { port } = server.address() as AddressInfo
+    const port = await serve(Buffer.from([0, 0, 0, 1, 0xff])) // too short to hold a correlation id
     const socket = defaultSocketFactory({
       host: '127.0.0.1',
       port,
@@ -33,12 +38,7 @@ describe('defaultSocketFactory', () => {
   })
 
   it('leaves well-behaved listeners and other events alone', async () => {
-    server = createServer((peer) => {
-      peer.end('hello')
-    })
-    server.listen(0, '127.0.0.1')
-    await once(server, 'listening')
-    const { port } = server.address() as AddressInfo
+    const port = await serve('hello')
     const socket = defaultSocketFactory({
       host: '127.0.0.1',
       port,
