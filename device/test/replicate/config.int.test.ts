@@ -2,10 +2,9 @@
 // for an unreachable cluster, wrong credentials or a mismatched topic, a clear status and log line,
 // retries with backoff — and nothing trimmed locally meanwhile.
 import { Log } from '@vigil/core'
-import { Kafka, logLevel } from 'kafkajs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Replicator, ReplicatorError, type LogEntry, type ReplicatorErrorCode } from '../../src/index.ts'
-import { tempDir, uniqueName } from './fixtures/upstream.ts'
+import { tempDir, uniqueName, withAdmin } from './fixtures/upstream.ts'
 import { useKafka } from './fixtures/kafka.ts'
 
 const kafka = useKafka(1)
@@ -164,20 +163,12 @@ describe('Replicator config and upstream errors', () => {
 
   it('refuses an upstream topic whose partition count differs, as a clear non-retriable status', async () => {
     const gatewayId = uniqueName('gw-mismatch')
-    const admin = new Kafka({
-      clientId: 'vigil-test',
-      brokers: kafka.bootstrap,
-      logLevel: logLevel.NOTHING,
-    }).admin()
-    await admin.connect()
-    try {
-      await admin.createTopics({
+    await withAdmin(kafka.bootstrap, (admin) =>
+      admin.createTopics({
         topics: [{ topic: `vigil.${gatewayId}.vitals`, numPartitions: 3 }],
         waitForLeaders: true,
-      })
-    } finally {
-      await admin.disconnect()
-    }
+      }),
+    )
     const { replicator, codes } = await errorsOf(
       { brokers: kafka.bootstrap, gatewayId, backoff: { initialMs: 20, maxMs: 100 } },
       1,

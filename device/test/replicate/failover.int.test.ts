@@ -2,7 +2,6 @@
 // an upstream partition is killed (SIGKILL) mid-stream; replication continues on the new leader
 // with no loss and no duplicates. The killed broker is restarted afterwards.
 import { Log } from '@vigil/core'
-import { Kafka, logLevel } from 'kafkajs'
 import { describe, expect, it, type TestContext } from 'vitest'
 import { broker } from '../../../test/kafka/harness.ts'
 import { DEFAULT_OFFSETS_TOPIC, HEADER_LOCAL_OFFSET, Replicator, type CommitEvent } from '../../src/index.ts'
@@ -10,6 +9,7 @@ import {
   byPartition,
   readCommitted,
   readCommittedJava,
+  withAdmin,
   tempDir,
   uniqueName,
   type UpstreamRecord,
@@ -19,19 +19,11 @@ import { useKafka } from './fixtures/kafka.ts'
 
 const kafka = useKafka(3)
 
-async function leaderOf(topic: string, partition: number): Promise<number> {
-  const admin = new Kafka({
-    clientId: 'vigil-test',
-    brokers: kafka.bootstrap,
-    logLevel: logLevel.NOTHING,
-  }).admin()
-  await admin.connect()
-  try {
+function leaderOf(topic: string, partition: number): Promise<number> {
+  return withAdmin(kafka.bootstrap, async (admin) => {
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] })
     return topics[0]!.partitions.find((p) => p.partitionId === partition)!.leader
-  } finally {
-    await admin.disconnect()
-  }
+  })
 }
 
 /** Where an upstream view departs from the local log: counts, and local offsets seen more than once (with their upstream offsets). */
